@@ -1,0 +1,3 @@
+module github.com/aiconsent/aiconsent
+
+go 1.26
