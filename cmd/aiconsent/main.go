@@ -1,0 +1,69 @@
+// Command aiconsent is the login and consent app for Ory Hydra that lets
+// people grant apps scoped, budgeted access to AI models.
+//
+// Usage:
+//
+//	aiconsent serve
+//	aiconsent user add -username NAME [-admin]
+//
+// Configuration comes from environment variables; see the README.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage:
+  aiconsent serve                           run the login and consent app
+  aiconsent user add -username NAME [-admin] create a local account (password from stdin or a prompt)
+
+Environment: HYDRA_ADMIN_URL (required for serve), AICONSENT_ADDR, AICONSENT_DATABASE,
+AICONSENT_CATALOG, AICONSENT_SECURE_COOKIES, AICONSENT_TRUST_PROXY, AICONSENT_LOG_LEVEL.
+`
+
+// errUsage marks errors caused by a wrong command line.
+var errUsage = errors.New("invalid command line")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "aiconsent:", err)
+		if errors.Is(err, errUsage) {
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: missing command", errUsage)
+	}
+
+	switch args[0] {
+	case "serve":
+		cfg, err := readServeConfig(getenv, stderr)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg)
+	case "user":
+		if len(args) < 2 || args[1] != "add" {
+			return fmt.Errorf("%w: expected \"user add\"", errUsage)
+		}
+		return addUser(ctx, args[2:], getenv, stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+}

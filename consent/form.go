@@ -1,0 +1,174 @@
+package consent
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aiconsent/aiconsent/access"
+	"github.com/aiconsent/aiconsent/money"
+)
+
+// dateLayout is the value format of an HTML date input.
+const dateLayout = "2006-01-02"
+
+// maxRate bounds every rate limit typed into the form, as the request
+// parser bounds the app's own values.
+const maxRate = 1_000_000_000
+
+// limitSpec describes one limit field of the form.
+type limitSpec struct {
+	name  string
+	label string
+	unit  string
+	money bool
+	get   func(*access.Limits) any
+}
+
+// limitSpecs lists the limit fields in the order the form shows them.
+var limitSpecs = []limitSpec{
+	{"daily_spend", "Daily spending cap", "a day", true, func(l *access.Limits) any { return &l.DailySpend }},
+	{"monthly_spend", "Monthly spending cap", "a month", true, func(l *access.Limits) any { return &l.MonthlySpend }},
+	{"total_spend", "Total spending cap", "in total", true, func(l *access.Limits) any { return &l.TotalSpend }},
+	{"requests_per_minute", "Requests per minute", "requests", false, func(l *access.Limits) any { return &l.RequestsPerMinute }},
+	{"requests_per_day", "Requests per day", "requests", false, func(l *access.Limits) any { return &l.RequestsPerDay }},
+	{"tokens_per_minute", "Tokens per minute", "tokens", false, func(l *access.Limits) any { return &l.TokensPerMinute }},
+}
+
+// formFieldSuffixes are the per-provider field names the form may post.
+var formFieldSuffixes = []string{"any", "model", "capability", "expires",
+	"daily_spend", "monthly_spend", "total_spend", "requests_per_minute", "requests_per_day", "tokens_per_minute"}
+
+// parseGrantForm reads the person's choices for each requested provider.
+// A provider with no model ticked is left out of the grant. It returns
+// what the person must correct; whether the choices lie within the
+// request is checked afterwards by the catalog.
+func (h *Handler) parseGrantForm(form url.Values, req *access.Request) ([]access.Detail, []string) {
+	problems := unknownFields(form, len(req.Details))
+
+	var granted []access.Detail
+	for i, d := range req.Details {
+		name := h.providerName(d.Provider)
+		prefix := "p" + strconv.Itoa(i) + "."
+
+		g := access.Detail{
+			Type:         d.Type,
+			Provider:     d.Provider,
+			AnyModel:     form.Get(prefix+"any") == "1",
+			Capabilities: dedupe(form[prefix+"capability"]),
+			Limits:       access.Limits{Currency: h.Catalog.Currency},
+		}
+		if !g.AnyModel {
+			g.Models = dedupe(form[prefix+"model"])
+		}
+		if !g.AnyModel && len(g.Models) == 0 {
+			continue
+		}
+		if len(g.Capabilities) == 0 {
+			problems = append(problems, name+": tick at least one capability, or untick every model to leave "+name+" out.")
+		}
+
+		for _, spec := range limitSpecs {
+			if p := setLimit(&g.Limits, spec, strings.TrimSpace(form.Get(prefix+spec.name))); p != "" {
+				problems = append(problems, name+" "+strings.ToLower(spec.label)+": "+p)
+			}
+		}
+
+		expires, p := h.parseExpires(form.Get(prefix+"expires"), d)
+		if p != "" {
+			problems = append(problems, name+" end date: "+p)
+		}
+		g.Expires = expires
+		granted = append(granted, g)
+	}
+
+	if len(granted) == 0 && len(req.Details) > 0 && len(problems) == 0 {
+		problems = append(problems, "Tick at least one model to allow, or choose Deny.")
+	}
+	return granted, problems
+}
+
+// setLimit parses one limit field into l. An empty field means no limit;
+// whether that is allowed is the catalog's check.
+func setLimit(l *access.Limits, spec limitSpec, raw string) string {
+	if raw == "" {
+		return ""
+	}
+
+	if spec.money {
+		a, err := money.Parse(strings.TrimPrefix(raw, "$"))
+		if err != nil {
+			return fmt.Sprintf("%q is not valid (%v). Enter an amount such as 5 or 12.50.", raw, err)
+		}
+		*(spec.get(l).(**money.Amount)) = &a
+		return ""
+	}
+
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 0 || n > maxRate {
+		return fmt.Sprintf("%q is not valid. Enter a whole number from 0 to %d.", raw, maxRate)
+	}
+	*(spec.get(l).(**int64)) = &n
+	return ""
+}
+
+// parseExpires turns a date into the end of access: the start of the next
+// day in UTC, but never later than the request and the policy allow.
+func (h *Handler) parseExpires(raw string, d access.Detail) (time.Time, string) {
+	day, err := time.Parse(dateLayout, strings.TrimSpace(raw))
+	if err != nil {
+		return time.Time{}, fmt.Sprintf("%q is not a date. Enter a date such as 2027-03-01.", raw)
+	}
+
+	now := h.Now()
+	limit := h.Catalog.MaxExpires(d, now)
+	end := day.AddDate(0, 0, 1)
+	if end.After(limit) && !day.After(limit) {
+		end = limit
+	}
+	if !end.After(now) {
+		return time.Time{}, "the date is in the past. Choose a later date."
+	}
+	return end.UTC().Truncate(time.Second), ""
+}
+
+// unknownFields reports form fields that no consent form of this request
+// has: a form that names another provider index or field was not made by
+// this app.
+func unknownFields(form url.Values, providers int) []string {
+	var problems []string
+	for key := range form {
+		switch key {
+		case "csrf", "consent_challenge", "action", "remember":
+			continue
+		}
+
+		index, suffix, ok := strings.Cut(strings.TrimPrefix(key, "p"), ".")
+		n, err := strconv.Atoi(index)
+		if !strings.HasPrefix(key, "p") || !ok || err != nil || n < 0 || n >= providers || !slices.Contains(formFieldSuffixes, suffix) {
+			problems = append(problems, fmt.Sprintf("The form contains the unknown field %q. Reload the page and try again.", key))
+		}
+	}
+	slices.Sort(problems)
+	return problems
+}
+
+func dedupe(values []string) []string {
+	var out []string
+	for _, v := range values {
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (h *Handler) providerName(id string) string {
+	if p, ok := h.Catalog.Provider(id); ok && p.Name != "" {
+		return p.Name
+	}
+	return id
+}

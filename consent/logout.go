@@ -1,0 +1,56 @@
+package consent
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/aiconsent/aiconsent/templates"
+	"github.com/aiconsent/aiconsent/web"
+)
+
+// showLogout handles GET /logout: it asks the person to confirm, because
+// a logout request can be started by any page that links to Hydra.
+func (h *Handler) showLogout(c echo.Context) error {
+	challenge, err := readChallenge(c, "logout_challenge")
+	if err != nil {
+		return err
+	}
+
+	lr, resp, err := h.Hydra.OAuth2API.GetOAuth2LogoutRequest(c.Request().Context()).LogoutChallenge(challenge).Execute()
+	if err != nil {
+		return hydraError("get logout request", resp, err)
+	}
+
+	view := templates.LogoutView{CSRF: web.CSRFToken(c), Challenge: challenge}
+	if lr.Client != nil {
+		view.Client = clientName(lr.Client)
+	}
+	return web.Render(c, http.StatusOK, templates.LogoutPage(view))
+}
+
+// submitLogout handles POST /logout.
+func (h *Handler) submitLogout(c echo.Context) error {
+	challenge, err := readChallenge(c, "logout_challenge")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+
+	if c.FormValue("action") != "accept" {
+		resp, err := h.Hydra.OAuth2API.RejectOAuth2LogoutRequest(ctx).LogoutChallenge(challenge).Execute()
+		if err != nil {
+			return hydraError("reject logout request", resp, err)
+		}
+		return web.Render(c, http.StatusOK, templates.MessagePage(templates.MessageView{
+			Title:   "You are still signed in",
+			Message: "Nothing changed. You can close this page and go back to the app.",
+		}))
+	}
+
+	to, resp, err := h.Hydra.OAuth2API.AcceptOAuth2LogoutRequest(ctx).LogoutChallenge(challenge).Execute()
+	if err != nil {
+		return hydraError("accept logout request", resp, err)
+	}
+	return redirect(c, to)
+}

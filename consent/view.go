@@ -1,0 +1,230 @@
+package consent
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/aiconsent/aiconsent/access"
+	"github.com/aiconsent/aiconsent/money"
+	"github.com/aiconsent/aiconsent/templates"
+	"github.com/aiconsent/aiconsent/web"
+)
+
+// scopeDescriptions explain the standard scopes in plain words.
+var scopeDescriptions = map[string]string{
+	"openid":         "confirm who you are with your account ID",
+	"offline_access": "keep access while you are not using the app",
+	"profile":        "see your username",
+	"email":          "see your email address",
+}
+
+// consentView builds the consent screen. With a rejected form, the
+// person's own entries are shown again with what to correct.
+func (h *Handler) consentView(c echo.Context, f *consentFlow, form url.Values, problems []string) templates.ConsentView {
+	now := h.Now()
+	client := clientView(f.cr.Client)
+
+	v := templates.ConsentView{
+		CSRF:      web.CSRFToken(c),
+		Challenge: f.challenge,
+		Client:    client,
+		Username:  f.user.Username,
+		Currency:  h.Catalog.Currency,
+		Remember:  form == nil || form.Get("remember") == "1",
+		Errors:    problems,
+	}
+
+	for i, d := range f.request.Details {
+		prefill := h.Catalog.Prefill(d, now)
+		v.Summary = append(v.Summary, h.summarize(client.Name, prefill))
+		v.Providers = append(v.Providers, h.providerChoice(i, d, prefill, form, now))
+	}
+
+	for _, s := range f.request.OtherScopes {
+		desc, ok := scopeDescriptions[s]
+		if !ok {
+			desc = "a permission the app defines"
+		}
+		v.OtherScopes = append(v.OtherScopes, templates.ScopeView{Name: s, Description: desc})
+	}
+	return v
+}
+
+func (h *Handler) providerChoice(i int, d, prefill access.Detail, form url.Values, now time.Time) templates.ProviderChoice {
+	prefix := "p" + strconv.Itoa(i) + "."
+	p := templates.ProviderChoice{
+		Index:           i,
+		ID:              d.Provider,
+		Name:            h.providerName(d.Provider),
+		AnyModel:        d.AnyModel,
+		AnyModelChecked: prefill.AnyModel,
+		Expires:         prefill.Expires.UTC().Format(dateLayout),
+		ExpiresMax:      h.Catalog.MaxExpires(d, now).UTC().Format(dateLayout),
+		ExpiresMin:      now.UTC().Format(dateLayout),
+	}
+	for _, r := range strings.Split(d.Reason, "\n") {
+		if r = strings.TrimSpace(r); r != "" {
+			p.Reasons = append(p.Reasons, r)
+		}
+	}
+	if form != nil {
+		p.AnyModelChecked = form.Get(prefix+"any") == "1"
+		p.Expires = form.Get(prefix + "expires")
+	}
+
+	for _, id := range h.offeredModels(d) {
+		m := templates.ModelChoice{ID: id, Name: id, Checked: !d.AnyModel}
+		if form != nil {
+			m.Checked = slices.Contains(form[prefix+"model"], id)
+		}
+		if prov, ok := h.Catalog.Provider(d.Provider); ok {
+			if cm, ok := prov.Model(id); ok {
+				m.Name = cm.Name
+				m.InputPrice = cm.InputPerMillion().Format(h.Catalog.Currency)
+				m.OutputPrice = cm.OutputPerMillion().Format(h.Catalog.Currency)
+			}
+		}
+		p.Models = append(p.Models, m)
+	}
+
+	for _, cap := range d.Capabilities {
+		ch := templates.CapabilityChoice{ID: cap, Label: capabilityLabel(cap), Checked: true}
+		if form != nil {
+			ch.Checked = slices.Contains(form[prefix+"capability"], cap)
+		}
+		p.Capabilities = append(p.Capabilities, ch)
+	}
+
+	ceiling := h.Catalog.Ceiling(d)
+	for _, spec := range limitSpecs {
+		p.Limits = append(p.Limits, h.limitField(spec, prefill.Limits, ceiling, d.Limits, form, prefix))
+	}
+	return p
+}
+
+// offeredModels lists the models shown as choices: the requested ones, or
+// for an any-model request every model the catalog lists for the provider.
+func (h *Handler) offeredModels(d access.Detail) []string {
+	if !d.AnyModel {
+		return d.Models
+	}
+	prov, ok := h.Catalog.Provider(d.Provider)
+	if !ok {
+		return nil
+	}
+	ids := make([]string, 0, len(prov.Models))
+	for _, m := range prov.Models {
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
+
+func (h *Handler) limitField(spec limitSpec, prefill, ceiling, requested access.Limits, form url.Values, prefix string) templates.LimitField {
+	f := templates.LimitField{Name: spec.name, Label: spec.label, Money: spec.money, Unit: spec.unit}
+	if spec.money {
+		f.Unit = h.Catalog.Currency + " " + spec.unit
+	}
+
+	f.Value = h.limitText(spec, prefill, false)
+	if form != nil {
+		f.Value = form.Get(prefix + spec.name)
+	}
+
+	max := h.limitText(spec, ceiling, true)
+	asked := h.limitText(spec, requested, true)
+	switch {
+	case max != "" && asked != "":
+		f.Required = true
+		f.MaxHint = "At most " + max + ". The app asked for " + asked + "."
+	case max != "":
+		f.Required = true
+		f.MaxHint = "At most " + max + "."
+	default:
+		f.MaxHint = "Leave empty for no limit."
+	}
+	return f
+}
+
+// limitText formats one limit of l, or returns "" when it is not set.
+// With withCurrency, amounts carry the currency ("$5.00").
+func (h *Handler) limitText(spec limitSpec, l access.Limits, withCurrency bool) string {
+	switch v := spec.get(&l).(type) {
+	case **money.Amount:
+		if *v == nil {
+			return ""
+		}
+		if withCurrency {
+			return (**v).Format(h.Catalog.Currency)
+		}
+		return (**v).String()
+	case **int64:
+		if *v == nil {
+			return ""
+		}
+		return strconv.FormatInt(**v, 10)
+	}
+	return ""
+}
+
+// summarize says in one sentence what the prefilled choice allows, for
+// example "Example App can spend up to $5.00 a month on OpenAI models
+// (GPT-4o) until 1 March 2027."
+func (h *Handler) summarize(app string, d access.Detail) string {
+	name := h.providerName(d.Provider)
+
+	var caps []string
+	for _, c := range []struct {
+		amount *money.Amount
+		period string
+	}{{d.Limits.DailySpend, "a day"}, {d.Limits.MonthlySpend, "a month"}, {d.Limits.TotalSpend, "in total"}} {
+		if c.amount != nil {
+			caps = append(caps, c.amount.Format(h.Catalog.Currency)+" "+c.period)
+		}
+	}
+
+	models := name + " models (" + strings.Join(h.modelNames(d), ", ") + ")"
+	if d.AnyModel {
+		models = "any " + name + " model, including models added later,"
+	}
+
+	until := d.Expires.UTC().Format("2 January 2006")
+	if len(caps) == 0 {
+		return fmt.Sprintf("%s can use %s with no spending limit until %s.", app, models, until)
+	}
+	return fmt.Sprintf("%s can spend up to %s on %s until %s.", app, joinAnd(caps), models, until)
+}
+
+func (h *Handler) modelNames(d access.Detail) []string {
+	names := make([]string, 0, len(d.Models))
+	prov, known := h.Catalog.Provider(d.Provider)
+	for _, id := range d.Models {
+		name := id
+		if known {
+			if m, ok := prov.Model(id); ok {
+				name = m.Name
+			}
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+func joinAnd(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+func capabilityLabel(c string) string {
+	if c == "" {
+		return c
+	}
+	return strings.ToUpper(c[:1]) + c[1:]
+}
