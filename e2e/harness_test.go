@@ -63,6 +63,12 @@ var clientScope = []string{
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
+	return startStackEnv(t, nil)
+}
+
+// startStackEnv starts a stack whose Hydra has extra settings.
+func startStackEnv(t *testing.T, hydraEnv map[string]string) *stack {
+	t.Helper()
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -73,6 +79,7 @@ func startStack(t *testing.T) *stack {
 		LoginURL:   s.appURL + "/login",
 		ConsentURL: s.appURL + "/consent",
 		LogoutURL:  s.appURL + "/logout",
+		Env:        hydraEnv,
 	})
 
 	adminURL, _ := url.Parse(s.hydra.AdminURL)
