@@ -95,11 +95,14 @@ func alreadyUsedError(client *hydra.OAuth2Client) *web.Error {
 }
 
 // oauthRejection is the body of a reject call for an invalid request.
+// RFC 6749 section 4.1.2.1 allows neither '"' nor '\' in
+// error_description, so quotes become apostrophes and backslashes slashes.
 func oauthRejection(e *access.Error) hydra.RejectOAuth2Request {
 	status := int64(http.StatusBadRequest)
+	desc := strings.NewReplacer(`"`, "'", `\`, "/").Replace(e.Description)
 	return hydra.RejectOAuth2Request{
 		Error:            &e.Code,
-		ErrorDescription: &e.Description,
+		ErrorDescription: &desc,
 		StatusCode:       &status,
 	}
 }

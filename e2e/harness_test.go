@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -31,6 +32,19 @@ import (
 // the browser stops before following a redirect to it.
 const callbackURL = "http://127.0.0.1:9/callback"
 
+// hookKey is the API key Hydra sends to the token hook in the tests.
+const hookKey = "test-hook-key-0123456789"
+
+// hookSetting is Hydra's OAUTH2_TOKEN_HOOK setting for the hook at url, as
+// one JSON value: Hydra v2.3.0 ignores the split _AUTH_ variables.
+func hookSetting(url string) string {
+	v, _ := json.Marshal(map[string]any{
+		"url":  url,
+		"auth": map[string]any{"type": "api_key", "config": map[string]any{"in": "header", "name": "X-Hook-Key", "value": hookKey}},
+	})
+	return string(v)
+}
+
 const (
 	testUser     = "alice"
 	testPassword = "correct horse battery staple"
@@ -38,7 +52,8 @@ const (
 
 // stack is one Hydra, one aiconsent and one registered client.
 type stack struct {
-	hydra   *hydratest.Hydra
+	hydra      *hydratest.Hydra
+	adminProxy *proxy
 	appURL  string
 	dbPath  string
 	server  *server.Server
@@ -75,20 +90,28 @@ func startStackEnv(t *testing.T, hydraEnv map[string]string) *stack {
 		t.Fatal(err)
 	}
 	s := &stack{appURL: "http://" + ln.Addr().String()}
+	env := map[string]string{"OAUTH2_TOKEN_HOOK": hookSetting(s.appURL + server.HookPath)}
+	maps.Copy(env, hydraEnv)
 	s.hydra = hydratest.Start(t, hydratest.Options{
 		LoginURL:   s.appURL + "/login",
 		ConsentURL: s.appURL + "/consent",
 		LogoutURL:  s.appURL + "/logout",
-		Env:        hydraEnv,
+		Env:        env,
 	})
 
-	adminURL, _ := url.Parse(s.hydra.AdminURL)
+	s.adminProxy = startProxy(t, s.hydra.AdminURL)
+	adminURL, _ := url.Parse(s.adminProxy.URL)
+	publicURL, _ := url.Parse(s.hydra.PublicURL)
+	appURL, _ := url.Parse(s.appURL)
 	s.dbPath = filepath.Join(t.TempDir(), "aiconsent.db")
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	s.server, err = server.New(context.Background(), server.Config{
-		HydraAdminURL: adminURL,
-		DatabasePath:  s.dbPath,
-		Logger:        logger,
+		HydraAdminURL:  adminURL,
+		HydraPublicURL: publicURL,
+		PublicURL:      appURL,
+		HookAPIKey:     hookKey,
+		DatabasePath:   s.dbPath,
+		Logger:         logger,
 	})
 	if err != nil {
 		t.Fatal(err)

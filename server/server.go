@@ -13,12 +13,16 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	hydra "github.com/ory/hydra-client-go/v2"
 
 	"github.com/aiconsent/aiconsent/access"
 	"github.com/aiconsent/aiconsent/account"
 	"github.com/aiconsent/aiconsent/consent"
+	"github.com/aiconsent/aiconsent/manage"
+	"github.com/aiconsent/aiconsent/revocation"
 	"github.com/aiconsent/aiconsent/sqlite"
+	"github.com/aiconsent/aiconsent/tokenhook"
 	"github.com/aiconsent/aiconsent/web"
 )
 
@@ -34,6 +38,24 @@ type Config struct {
 	// Catalog lists the providers and models that may be granted, with the
 	// admin's policy. Nil means access.DefaultCatalog().
 	Catalog *access.Catalog
+
+	// HydraPublicURL is the base URL of Hydra's public API as browsers
+	// reach it, such as http://127.0.0.1:4444. The "My grants" sign-in
+	// sends browsers there.
+	HydraPublicURL *url.URL
+
+	// HydraTokenURL is Hydra's token endpoint as this app reaches it. Nil
+	// means HydraPublicURL + /oauth2/token; set it when browsers and this
+	// app reach Hydra under different names, as in docker compose.
+	HydraTokenURL *url.URL
+
+	// PublicURL is this app's base URL as browsers reach it, such as
+	// http://127.0.0.1:3000.
+	PublicURL *url.URL
+
+	// HookAPIKey is the secret Hydra sends to the token hook in the
+	// X-Hook-Key header. Empty disables the hook endpoint.
+	HookAPIKey string
 
 	// SecureCookies marks cookies Secure; set it when served over HTTPS.
 	SecureCookies bool
@@ -55,13 +77,19 @@ type Config struct {
 type Server struct {
 	db      *sqlite.DB
 	handler http.Handler
+	revoker *revocation.Worker
+	stop    context.CancelFunc
+	done    chan struct{}
 }
 
 // New opens the database, applies its migrations and builds the routes.
 // Callers must call Close.
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	if cfg.HydraAdminURL == nil {
-		return nil, errors.New("server: missing Hydra admin URL")
+	if cfg.HydraAdminURL == nil || cfg.HydraPublicURL == nil || cfg.PublicURL == nil {
+		return nil, errors.New("server: the Hydra admin URL, the Hydra public URL and the public URL are required")
+	}
+	if cfg.HydraTokenURL == nil {
+		cfg.HydraTokenURL = cfg.HydraPublicURL.JoinPath("/oauth2/token")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -78,9 +106,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("open database %q: %w", cfg.DatabasePath, err)
 	}
 
-	e := web.New(web.Options{Logger: cfg.Logger, SecureCookies: cfg.SecureCookies, TrustProxy: cfg.TrustProxy})
+	admin := NewHydraClient(cfg.HydraAdminURL)
+	revoker := revocation.NewWorker(db, admin, cfg.Logger)
+	revoker.Now = cfg.Now
+
+	e := web.New(web.Options{
+		Logger:        cfg.Logger,
+		SecureCookies: cfg.SecureCookies,
+		TrustProxy:    cfg.TrustProxy,
+		APIPrefixes:   []string{"/hooks/"},
+	})
 	flow := &consent.Handler{
-		Hydra:    NewHydraClient(cfg.HydraAdminURL),
+		Hydra:    admin,
 		Catalog:  cfg.Catalog,
 		Grants:   db,
 		Users:    db,
@@ -90,8 +127,38 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	flow.Register(e)
 
-	return &Server{db: db, handler: e}, nil
+	pages := &manage.Handler{
+		Grants:         db,
+		Users:          db,
+		Sessions:       db,
+		Catalog:        cfg.Catalog,
+		Revoker:        revoker,
+		Hydra:          admin,
+		HydraPublicURL: cfg.HydraPublicURL,
+		HydraTokenURL:  cfg.HydraTokenURL,
+		PublicURL:      cfg.PublicURL,
+		SecureCookies:  cfg.SecureCookies,
+		Now:            cfg.Now,
+		Log:            cfg.Logger,
+	}
+	pages.Register(e)
+
+	if cfg.HookAPIKey != "" {
+		hook := &tokenhook.Handler{Grants: db, Users: db, APIKey: cfg.HookAPIKey, Now: cfg.Now, Log: cfg.Logger}
+		e.POST(HookPath, echo.WrapHandler(hook))
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	s := &Server{db: db, handler: e, revoker: revoker, stop: stop, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		revoker.Run(ctx)
+	}()
+	return s, nil
 }
+
+// HookPath is where Hydra's token hook is served.
+const HookPath = "/hooks/token"
 
 // Handler returns the HTTP handler of every route.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -99,8 +166,12 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // DB returns the store, for admin commands and tests.
 func (s *Server) DB() *sqlite.DB { return s.db }
 
-// Close closes the database.
-func (s *Server) Close() error { return s.db.Close() }
+// Close stops the background work and closes the database.
+func (s *Server) Close() error {
+	s.stop()
+	<-s.done
+	return s.db.Close()
+}
 
 // NewHydraClient returns a client of Hydra's admin API at adminURL with a
 // timeout, so a hung Hydra cannot hold a request forever.

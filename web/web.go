@@ -44,6 +44,11 @@ type Options struct {
 	// off unless a reverse proxy sets that header, or clients can choose
 	// their own address.
 	TrustProxy bool
+
+	// APIPrefixes are path prefixes of machine APIs, such as Hydra's token
+	// hook, that authenticate every call with a key. Browser forms never
+	// post there, so CSRF protection is skipped for them.
+	APIPrefixes []string
 }
 
 type requestIDKey struct{}
@@ -69,6 +74,14 @@ func New(opt Options) *echo.Echo {
 	e.Use(securityHeaders)
 	e.Use(middleware.BodyLimit("64K"))
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
+		Skipper: func(c echo.Context) bool {
+			for _, p := range opt.APIPrefixes {
+				if strings.HasPrefix(c.Request().URL.Path, p) {
+					return true
+				}
+			}
+			return false
+		},
 		TokenLookup:    "form:" + CSRFField,
 		ContextKey:     "csrf",
 		CookieName:     "aiconsent_csrf",

@@ -32,9 +32,31 @@ func readServeConfig(getenv func(string) string, logOut io.Writer) (serveConfig,
 	}
 	cfg.server.HydraAdminURL = u
 
+	if cfg.server.HydraPublicURL, err = readURL(getenv, "HYDRA_PUBLIC_URL", "http://127.0.0.1:4444", true); err != nil {
+		return cfg, err
+	}
+	if cfg.server.HydraTokenURL, err = readURL(getenv, "HYDRA_TOKEN_URL", "http://hydra:4444/oauth2/token", false); err != nil {
+		return cfg, err
+	}
+
 	cfg.addr = getenvDefault(getenv, "AICONSENT_ADDR", "127.0.0.1:3000")
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return cfg, fmt.Errorf("AICONSENT_ADDR=%q is not a host:port listen address: use a value such as 127.0.0.1:3000", cfg.addr)
+	}
+
+	if getenv("AICONSENT_PUBLIC_URL") == "" {
+		host, port, _ := net.SplitHostPort(cfg.addr)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			return cfg, fmt.Errorf("AICONSENT_PUBLIC_URL is not set and AICONSENT_ADDR=%q names no host: set it to this app's URL as browsers reach it, for example AICONSENT_PUBLIC_URL=http://127.0.0.1:3000", cfg.addr)
+		}
+		cfg.server.PublicURL = &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port)}
+	} else if cfg.server.PublicURL, err = readURL(getenv, "AICONSENT_PUBLIC_URL", "http://127.0.0.1:3000", true); err != nil {
+		return cfg, err
+	}
+
+	cfg.server.HookAPIKey = getenv("AICONSENT_HOOK_API_KEY")
+	if k := cfg.server.HookAPIKey; k != "" && len(k) < 16 {
+		return cfg, fmt.Errorf("AICONSENT_HOOK_API_KEY is shorter than 16 characters: use a long random value, for example from: openssl rand -hex 32")
 	}
 
 	cfg.server.DatabasePath = getenvDefault(getenv, "AICONSENT_DATABASE", "aiconsent.db")
@@ -65,6 +87,22 @@ func readServeConfig(getenv func(string) string, logOut io.Writer) (serveConfig,
 	}
 	cfg.server.Logger = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 	return cfg, nil
+}
+
+// readURL reads an absolute http or https URL from the named variable.
+func readURL(getenv func(string) string, name, example string, required bool) (*url.URL, error) {
+	raw := getenv(name)
+	if raw == "" {
+		if required {
+			return nil, fmt.Errorf("%s is not set: set it, for example %s=%s", name, name, example)
+		}
+		return nil, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%s=%q is not an absolute http or https URL: use a value such as %s", name, raw, example)
+	}
+	return u, nil
 }
 
 func getenvDefault(getenv func(string) string, name, def string) string {

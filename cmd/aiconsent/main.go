@@ -5,6 +5,9 @@
 //
 //	aiconsent serve
 //	aiconsent user add -username NAME [-admin]
+//	aiconsent user disable|enable -username NAME
+//	aiconsent grant list [-user NAME] [-client ID] [-live]
+//	aiconsent grant pause|resume|revoke GRANT_ID
 //
 // Configuration comes from environment variables; see the README.
 package main
@@ -20,11 +23,15 @@ import (
 )
 
 const usage = `usage:
-  aiconsent serve                           run the login and consent app
-  aiconsent user add -username NAME [-admin] create a local account (password from stdin or a prompt)
+  aiconsent serve                                  run the login and consent app
+  aiconsent user add -username NAME [-admin]       create an account (password from stdin or a prompt)
+  aiconsent user disable|enable -username NAME     stop or allow sign-in and token refresh
+  aiconsent grant list [-user NAME] [-client ID] [-live]
+  aiconsent grant pause|resume|revoke GRANT_ID
 
-Environment: HYDRA_ADMIN_URL (required for serve), AICONSENT_ADDR, AICONSENT_DATABASE,
-AICONSENT_CATALOG, AICONSENT_SECURE_COOKIES, AICONSENT_TRUST_PROXY, AICONSENT_LOG_LEVEL.
+Environment: HYDRA_ADMIN_URL and HYDRA_PUBLIC_URL (required for serve), HYDRA_TOKEN_URL,
+AICONSENT_ADDR, AICONSENT_PUBLIC_URL, AICONSENT_DATABASE, AICONSENT_CATALOG,
+AICONSENT_HOOK_API_KEY, AICONSENT_SECURE_COOKIES, AICONSENT_TRUST_PROXY, AICONSENT_LOG_LEVEL.
 `
 
 // errUsage marks errors caused by a wrong command line.
@@ -57,10 +64,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		return serve(ctx, cfg)
 	case "user":
-		if len(args) < 2 || args[1] != "add" {
-			return fmt.Errorf("%w: expected \"user add\"", errUsage)
+		if len(args) < 2 {
+			return fmt.Errorf("%w: expected \"user add\", \"user disable\" or \"user enable\"", errUsage)
 		}
-		return addUser(ctx, args[2:], getenv, stdin, stdout, stderr)
+		switch args[1] {
+		case "add":
+			return addUser(ctx, args[2:], getenv, stdin, stdout, stderr)
+		case "disable", "enable":
+			return setUserDisabled(ctx, args[2:], getenv, args[1] == "disable", stdout, stderr)
+		}
+		return fmt.Errorf("%w: unknown user command %q", errUsage, args[1])
+	case "grant":
+		return runGrant(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -36,6 +36,9 @@ func serve(ctx context.Context, cfg serveConfig) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	if cfg.server.HookAPIKey == "" {
+		log.Warn("AICONSENT_HOOK_API_KEY is not set: the token hook is off, so edits, pauses and revocations reach tokens only through Hydra's own revocation")
+	}
 	log.Info("aiconsent started",
 		slog.String("addr", ln.Addr().String()),
 		slog.String("hydra_admin_url", cfg.server.HydraAdminURL.String()),

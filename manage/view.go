@@ -1,0 +1,286 @@
+package manage
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	hydra "github.com/ory/hydra-client-go/v2"
+
+	"github.com/aiconsent/aiconsent/access"
+	"github.com/aiconsent/aiconsent/money"
+	"github.com/aiconsent/aiconsent/templates"
+	"github.com/aiconsent/aiconsent/web"
+)
+
+const dateFormat = "2 January 2006"
+
+// grantCard builds the "My grants" card of a grant: the app from Hydra's
+// client record, what was granted, spend, and the audit history.
+func (h *Handler) grantCard(c echo.Context, g *access.Grant) (templates.GrantCard, error) {
+	ctx := c.Request().Context()
+	card := templates.GrantCard{
+		ID:         g.ID,
+		Client:     h.clientView(c, g.ClientID),
+		Status:     string(g.Status),
+		StatusText: statusText(g.Status),
+		Created:    g.CreatedAt.UTC().Format(dateFormat),
+		Expires:    latestExpiry(g.Details).UTC().Format(dateFormat),
+		LastUsed:   "Never",
+		Currency:   h.Catalog.Currency,
+	}
+
+	spend := map[string]Spend{}
+	if h.Usage != nil {
+		var err error
+		if spend, err = h.Usage.GrantSpend(ctx, g); err != nil {
+			return card, web.Internal(err)
+		}
+	}
+	var lastUsed time.Time
+	for i, d := range g.Details {
+		s := spend[d.Provider]
+		if s.LastUsed.After(lastUsed) {
+			lastUsed = s.LastUsed
+		}
+		card.Providers = append(card.Providers, h.grantProvider(i, d, s))
+	}
+	if !lastUsed.IsZero() {
+		card.LastUsed = lastUsed.UTC().Format("2 January 2006, 15:04 UTC")
+	}
+
+	entries, err := h.Grants.ListAudit(ctx, g.ID)
+	if err != nil {
+		return card, web.Internal(err)
+	}
+	for _, e := range entries {
+		card.History = append(card.History, h.historyLine(e))
+	}
+	return card, nil
+}
+
+func (h *Handler) grantProvider(i int, d access.Detail, s Spend) templates.GrantProvider {
+	p := templates.GrantProvider{
+		Index:    i,
+		Name:     h.providerName(d.Provider),
+		AnyModel: d.AnyModel,
+		Expires:  d.Expires.UTC().Format(dateFormat),
+	}
+
+	for _, id := range h.modelChoices(d) {
+		p.Models = append(p.Models, templates.ModelChoice{ID: id, Name: h.modelName(d.Provider, id), Checked: slices.Contains(d.Models, id)})
+	}
+	for _, capability := range d.Capabilities {
+		p.Capabilities = append(p.Capabilities, templates.CapabilityChoice{ID: capability, Label: strings.ToUpper(capability[:1]) + capability[1:], Checked: true})
+	}
+
+	cur := h.Catalog.Currency
+	for _, spec := range limitSpecs {
+		f := templates.LimitField{Name: spec.name, Label: spec.label, Money: spec.money, Unit: spec.unit, Value: spec.text(d.Limits, cur, false)}
+		if spec.money {
+			f.Unit = cur + " " + spec.unit
+		}
+		if max := spec.text(d.Limits, cur, true); max != "" {
+			f.MaxHint = "At most " + max + ", the current limit."
+		} else {
+			f.MaxHint = "No limit now. You may set one."
+		}
+		p.Limits = append(p.Limits, f)
+	}
+
+	for _, line := range []struct {
+		label string
+		spent int64
+		cap   *money.Amount
+	}{{"Today", s.Day, d.Limits.DailySpend}, {"This month", s.Month, d.Limits.MonthlySpend}, {"In total", s.Total, d.Limits.TotalSpend}} {
+		sl := templates.SpendLine{Label: line.label, Spent: money.Amount(line.spent).Format(cur)}
+		if line.cap != nil {
+			sl.Cap = line.cap.Format(cur)
+			sl.Percent = percent(line.spent, int64(*line.cap))
+		}
+		p.Spend = append(p.Spend, sl)
+	}
+	return p
+}
+
+// modelChoices lists the models shown in the edit form: the granted ones,
+// or every catalog model of the provider for an any-model grant.
+func (h *Handler) modelChoices(d access.Detail) []string {
+	if !d.AnyModel {
+		return d.Models
+	}
+	prov, ok := h.Catalog.Provider(d.Provider)
+	if !ok {
+		return nil
+	}
+	var ids []string
+	for _, m := range prov.Models {
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
+
+// historyLine describes an audit entry in words: who, what, and which
+// fields changed from what to what.
+func (h *Handler) historyLine(e access.AuditEntry) templates.HistoryLine {
+	line := templates.HistoryLine{At: e.At.UTC().Format("2 Jan 2006 15:04 UTC"), Actor: "You", Action: e.Action}
+	if strings.HasPrefix(e.Actor, "admin:") {
+		line.Actor = "Administrator " + strings.TrimPrefix(e.Actor, "admin:")
+	}
+
+	var before, after auditState
+	if json.Unmarshal([]byte(e.Before), &before) != nil || json.Unmarshal([]byte(e.After), &after) != nil {
+		return line
+	}
+	if before.Status != after.Status {
+		line.Changes = append(line.Changes, fmt.Sprintf("status %s → %s", before.Status, after.Status))
+	}
+	for _, b := range before.Details {
+		name := h.providerName(b.Provider)
+		i := slices.IndexFunc(after.Details, func(a access.ClaimDetail) bool { return a.Provider == b.Provider })
+		if i < 0 {
+			line.Changes = append(line.Changes, name+" removed")
+			continue
+		}
+		a := after.Details[i]
+		line.Changes = append(line.Changes, diffStrings(name+" models", b.Models, a.Models)...)
+		line.Changes = append(line.Changes, diffStrings(name+" capabilities", b.Capabilities, a.Capabilities)...)
+		line.Changes = append(line.Changes, diffLimits(name, b.Limits, a.Limits)...)
+	}
+	return line
+}
+
+type auditState struct {
+	Status  string               `json:"status"`
+	Details []access.ClaimDetail `json:"details"`
+}
+
+func diffStrings(label string, before, after []string) []string {
+	if slices.Equal(before, after) {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s %s → %s", label, strings.Join(before, ", "), strings.Join(after, ", "))}
+}
+
+func diffLimits(provider string, b, a access.ClaimLimits) []string {
+	var out []string
+	pairs := []struct{ name, before, after string }{
+		{"daily spending cap", b.DailySpend, a.DailySpend},
+		{"monthly spending cap", b.MonthlySpend, a.MonthlySpend},
+		{"total spending cap", b.TotalSpend, a.TotalSpend},
+		{"requests per minute", intText(b.RequestsPerMinute), intText(a.RequestsPerMinute)},
+		{"requests per day", intText(b.RequestsPerDay), intText(a.RequestsPerDay)},
+		{"tokens per minute", intText(b.TokensPerMinute), intText(a.TokensPerMinute)},
+	}
+	for _, p := range pairs {
+		if p.before != p.after {
+			out = append(out, fmt.Sprintf("%s %s %s → %s", provider, p.name, orNone(p.before), orNone(p.after)))
+		}
+	}
+	return out
+}
+
+func intText(v *int64) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(*v)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func (h *Handler) clientView(c echo.Context, clientID string) templates.ClientView {
+	v := templates.ClientView{ID: clientID, Name: clientID}
+	client, _, err := h.Hydra.OAuth2API.GetOAuth2Client(c.Request().Context(), clientID).Execute()
+	if err != nil {
+		// The page still lists the grant by client id when Hydra is
+		// unreachable: the person may be here to revoke it.
+		h.Log.Warn("reading client record failed", slog.String("request_id", web.RequestID(c)),
+			slog.String("client_id", clientID), slog.Any("error", err))
+		return v
+	}
+	return clientRecordView(client)
+}
+
+func clientRecordView(client *hydra.OAuth2Client) templates.ClientView {
+	v := templates.ClientView{ID: client.GetClientId(), Name: client.GetClientName()}
+	if v.Name == "" {
+		v.Name = v.ID
+	}
+	if u := client.GetLogoUri(); strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+		v.LogoURI = u
+	}
+	if u := client.GetClientUri(); strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+		v.ClientURI = u
+	}
+	if md, ok := client.Metadata.(map[string]any); ok {
+		v.Verified, _ = md["verified"].(bool)
+	}
+	return v
+}
+
+func (h *Handler) providerName(id string) string {
+	if p, ok := h.Catalog.Provider(id); ok && p.Name != "" {
+		return p.Name
+	}
+	return id
+}
+
+func (h *Handler) modelName(provider, id string) string {
+	if p, ok := h.Catalog.Provider(provider); ok {
+		if m, ok := p.Model(id); ok && m.Name != "" {
+			return m.Name
+		}
+	}
+	return id
+}
+
+func statusText(s access.Status) string {
+	switch s {
+	case access.StatusActive:
+		return "Active"
+	case access.StatusPaused:
+		return "Paused: AI requests are refused until you resume"
+	case access.StatusRevoked:
+		return "Revoked"
+	}
+	return "Replaced by a newer consent"
+}
+
+func latestExpiry(details []access.Detail) time.Time {
+	var t time.Time
+	for _, d := range details {
+		if d.Expires.After(t) {
+			t = d.Expires
+		}
+	}
+	return t
+}
+
+// percent returns spent as a whole percentage of limit, from 0 to 100.
+func percent(spent, limit int64) int {
+	if limit <= 0 {
+		if spent > 0 {
+			return 100
+		}
+		return 0
+	}
+	if spent >= limit {
+		return 100
+	}
+	// spent < limit <= 1e18 picounits, so spent/(limit/100) cannot
+	// overflow where spent*100 could.
+	if limit < 100 {
+		return int(spent * 100 / limit)
+	}
+	return int(min(spent/(limit/100), 100))
+}

@@ -1,0 +1,78 @@
+package templates
+
+// GrantsView is the "My grants" page of a signed-in person.
+type GrantsView struct {
+	CSRF     string
+	Username string
+	Admin    bool
+	Grants   []GrantCard
+
+	// Notice confirms the last action, such as "Access paused".
+	Notice string
+}
+
+// GrantCard is one app's grant on the "My grants" page.
+type GrantCard struct {
+	ID         string
+	Client     ClientView
+	Status     string // active, paused
+	StatusText string
+	Created    string
+	Expires    string
+	LastUsed   string
+	Providers  []GrantProvider
+	History    []HistoryLine
+	Currency   string
+}
+
+// GrantProvider is one provider of a grant with its edit fields. Index
+// names its form fields: d<Index>.model, d<Index>.capability, ...
+type GrantProvider struct {
+	Index        int
+	Name         string
+	AnyModel     bool
+	Models       []ModelChoice
+	Capabilities []CapabilityChoice
+	Limits       []LimitField
+	Spend        []SpendLine
+	Expires      string
+}
+
+// SpendLine is spend in the current period against one cap.
+type SpendLine struct {
+	Label string // "Today", "This month", "In total"
+	Spent string
+	Cap   string // empty when there is no cap
+	// Percent of the cap spent, 0 to 100, for the bar.
+	Percent int
+}
+
+// HistoryLine is one audit log entry in words.
+type HistoryLine struct {
+	At      string
+	Actor   string
+	Action  string
+	Changes []string
+}
+
+// AdminGrantsView is the admin's list of everyone's grants.
+type AdminGrantsView struct {
+	CSRF     string
+	Username string
+	User     string
+	Client   string
+	Rows     []AdminGrantRow
+	Notice   string
+}
+
+// AdminGrantRow is one grant in the admin list.
+type AdminGrantRow struct {
+	ID        string
+	Username  string
+	ClientID  string
+	Status    string
+	Providers string
+	Created   string
+	Expires   string
+	Live      bool
+}
