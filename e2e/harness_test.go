@@ -54,11 +54,11 @@ const (
 type stack struct {
 	hydra      *hydratest.Hydra
 	adminProxy *proxy
-	appURL  string
-	dbPath  string
-	server  *server.Server
-	client  testClient
-	subject string
+	appURL     string
+	dbPath     string
+	server     *server.Server
+	client     testClient
+	subject    string
 }
 
 type testClient struct {
