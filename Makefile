@@ -1,0 +1,47 @@
+# Build, test and demo targets. `make help` lists them.
+# `make test` needs only Go, make and gcc (Hydra's SQLite driver and the race
+# detector use cgo).
+
+GO ?= go
+HYDRA_TAGS := sqlite,sqlite_omit_load_extension
+FUZZTIME ?= 5m
+
+.DEFAULT_GOAL := help
+.PHONY: help build hydra generate demo test fuzz clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## Build bin/aiconsent, bin/demoapp and bin/demo
+	$(GO) build -o bin/aiconsent ./cmd/aiconsent
+	$(GO) build -o bin/demoapp ./cmd/demoapp
+	$(GO) build -o bin/demo ./cmd/demo
+
+hydra: bin/hydra ## Build Hydra v2.3.0 into bin/hydra (once; about 2 minutes)
+
+# A file target, rebuilt only when tools/hydra changes Hydra's version. The
+# binary is renamed into place so a test never runs a half-written file.
+bin/hydra: tools/hydra/go.mod tools/hydra/go.sum
+	mkdir -p bin
+	cd tools/hydra && $(GO) build -tags $(HYDRA_TAGS) -o ../../bin/hydra.tmp github.com/ory/hydra/v2
+	mv bin/hydra.tmp bin/hydra
+
+generate: ## Regenerate the Go code of the templ templates
+	cd tools/templ && $(GO) tool templ generate -path ../../templates
+
+demo: build hydra ## Run Hydra, aiconsent and the Example App on 127.0.0.1 (Ctrl-C stops)
+	bin/demo
+
+test: hydra ## Vet, run every test with the race detector, then fuzz briefly
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+	$(GO) test ./access -run='^$$' -fuzz=FuzzParseDetails -fuzztime=15s
+	$(GO) test ./access -run='^$$' -fuzz=FuzzParseScope -fuzztime=10s
+
+fuzz: ## Fuzz each parser for FUZZTIME (default 5m)
+	$(GO) test ./access -run='^$$' -fuzz=FuzzParseDetails -fuzztime=$(FUZZTIME)
+	$(GO) test ./access -run='^$$' -fuzz=FuzzParseScope -fuzztime=$(FUZZTIME)
+
+clean: ## Remove the built programs and .demo/ (keeps bin/hydra; delete it by hand to rebuild)
+	rm -f bin/aiconsent bin/demoapp bin/demo bin/hydra.tmp
+	rm -rf .demo
