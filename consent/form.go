@@ -9,33 +9,26 @@ import (
 	"time"
 
 	"github.com/aiconsent/aiconsent/access"
-	"github.com/aiconsent/aiconsent/money"
 )
 
 // dateLayout is the value format of an HTML date input.
 const dateLayout = "2006-01-02"
 
-// maxRate bounds every rate limit typed into the form, as the request
-// parser bounds the app's own values.
-const maxRate = 1_000_000_000
-
-// limitSpec describes one limit field of the form.
+// limitSpec names and labels one limit field of the form.
 type limitSpec struct {
 	name  string
 	label string
 	unit  string
-	money bool
-	get   func(*access.Limits) any
 }
 
 // limitSpecs lists the limit fields in the order the form shows them.
 var limitSpecs = []limitSpec{
-	{"daily_spend", "Daily spending cap", "a day", true, func(l *access.Limits) any { return &l.DailySpend }},
-	{"monthly_spend", "Monthly spending cap", "a month", true, func(l *access.Limits) any { return &l.MonthlySpend }},
-	{"total_spend", "Total spending cap", "in total", true, func(l *access.Limits) any { return &l.TotalSpend }},
-	{"requests_per_minute", "Requests per minute", "requests", false, func(l *access.Limits) any { return &l.RequestsPerMinute }},
-	{"requests_per_day", "Requests per day", "requests", false, func(l *access.Limits) any { return &l.RequestsPerDay }},
-	{"tokens_per_minute", "Tokens per minute", "tokens", false, func(l *access.Limits) any { return &l.TokensPerMinute }},
+	{"daily_spend", "Daily spending cap", "a day"},
+	{"monthly_spend", "Monthly spending cap", "a month"},
+	{"total_spend", "Total spending cap", "in total"},
+	{"requests_per_minute", "Requests per minute", "requests"},
+	{"requests_per_day", "Requests per day", "requests"},
+	{"tokens_per_minute", "Tokens per minute", "tokens"},
 }
 
 // formFieldSuffixes are the per-provider field names the form may post.
@@ -72,8 +65,8 @@ func (h *Handler) parseGrantForm(form url.Values, req *access.Request) ([]access
 		}
 
 		for _, spec := range limitSpecs {
-			if p := setLimit(&g.Limits, spec, strings.TrimSpace(form.Get(prefix+spec.name))); p != "" {
-				problems = append(problems, name+" "+strings.ToLower(spec.label)+": "+p)
+			if err := access.ParseLimit(&g.Limits, spec.name, form.Get(prefix+spec.name)); err != nil {
+				problems = append(problems, name+" "+strings.ToLower(spec.label)+": "+err.Error()+".")
 			}
 		}
 
@@ -89,30 +82,6 @@ func (h *Handler) parseGrantForm(form url.Values, req *access.Request) ([]access
 		problems = append(problems, "Tick at least one model to allow, or choose Deny.")
 	}
 	return granted, problems
-}
-
-// setLimit parses one limit field into l. An empty field means no limit;
-// whether that is allowed is the catalog's check.
-func setLimit(l *access.Limits, spec limitSpec, raw string) string {
-	if raw == "" {
-		return ""
-	}
-
-	if spec.money {
-		a, err := money.Parse(strings.TrimPrefix(raw, "$"))
-		if err != nil {
-			return fmt.Sprintf("%q is not valid (%v). Enter an amount such as 5 or 12.50.", raw, err)
-		}
-		*(spec.get(l).(**money.Amount)) = &a
-		return ""
-	}
-
-	n, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || n < 0 || n > maxRate {
-		return fmt.Sprintf("%q is not valid. Enter a whole number from 0 to %d.", raw, maxRate)
-	}
-	*(spec.get(l).(**int64)) = &n
-	return ""
 }
 
 // parseExpires turns a date into the end of access: the start of the next

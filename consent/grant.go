@@ -57,23 +57,36 @@ func (h *Handler) loadConsent(c echo.Context, challenge string) (*consentFlow, e
 	return &consentFlow{challenge: challenge, cr: cr, request: req, user: user}, nil
 }
 
-// showConsent handles GET /consent. When Hydra says skip, the stored grant
-// decides: a request within it is accepted without a screen.
-func (h *Handler) showConsent(c echo.Context) error {
+// openConsent reads the challenge of a GET or POST /consent, loads the
+// flow, and refuses a challenge this app already stored a grant for. A
+// result of (nil, nil) means the browser was already answered.
+func (h *Handler) openConsent(c echo.Context) (*consentFlow, error) {
 	challenge, err := readChallenge(c, "consent_challenge")
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	f, err := h.loadConsent(c, challenge)
 	if f == nil {
-		return err
+		return nil, err
 	}
 
-	if _, err := h.Grants.FindGrantByChallenge(c.Request().Context(), challenge); err == nil {
-		return alreadyUsedError(f.cr.Client)
-	} else if !errors.Is(err, access.ErrGrantNotFound) {
-		return web.Internal(err)
+	_, err = h.Grants.FindGrantByChallenge(c.Request().Context(), challenge)
+	switch {
+	case err == nil:
+		return nil, alreadyUsedError(f.cr.Client)
+	case !errors.Is(err, access.ErrGrantNotFound):
+		return nil, web.Internal(err)
+	}
+	return f, nil
+}
+
+// showConsent handles GET /consent. When Hydra says skip, the stored grant
+// decides: a request within it is accepted without a screen.
+func (h *Handler) showConsent(c echo.Context) error {
+	f, err := h.openConsent(c)
+	if f == nil {
+		return err
 	}
 
 	if f.cr.GetSkip() || f.cr.Client.GetSkipConsent() {
@@ -83,7 +96,7 @@ func (h *Handler) showConsent(c echo.Context) error {
 		}
 	}
 	if slices.Contains(strings.Fields(f.request.Prompt), "none") {
-		return h.rejectConsent(c, challenge, rejection("consent_required",
+		return h.rejectConsent(c, f.challenge, rejection("consent_required",
 			"The request asks for more than the person granted before, and prompt=none forbids asking.", http.StatusBadRequest))
 	}
 
@@ -118,24 +131,13 @@ func (h *Handler) acceptRemembered(c echo.Context, f *consentFlow) (bool, error)
 // the request as Hydra stores it, never against hidden fields, so a
 // tampered form cannot widen the grant.
 func (h *Handler) submitConsent(c echo.Context) error {
-	challenge, err := readChallenge(c, "consent_challenge")
-	if err != nil {
-		return err
-	}
-
-	f, err := h.loadConsent(c, challenge)
+	f, err := h.openConsent(c)
 	if f == nil {
 		return err
 	}
 
-	if _, err := h.Grants.FindGrantByChallenge(c.Request().Context(), challenge); err == nil {
-		return alreadyUsedError(f.cr.Client)
-	} else if !errors.Is(err, access.ErrGrantNotFound) {
-		return web.Internal(err)
-	}
-
 	if c.FormValue("action") != "allow" {
-		return h.rejectConsent(c, challenge, rejection("access_denied", "The user denied the request.", http.StatusForbidden))
+		return h.rejectConsent(c, f.challenge, rejection("access_denied", "The user denied the request.", http.StatusForbidden))
 	}
 
 	form, err := c.FormParams()

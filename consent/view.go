@@ -126,18 +126,19 @@ func (h *Handler) offeredModels(d access.Detail) []string {
 }
 
 func (h *Handler) limitField(spec limitSpec, prefill, ceiling, requested access.Limits, form url.Values, prefix string) templates.LimitField {
-	f := templates.LimitField{Name: spec.name, Label: spec.label, Money: spec.money, Unit: spec.unit}
-	if spec.money {
-		f.Unit = h.Catalog.Currency + " " + spec.unit
+	cur := h.Catalog.Currency
+	f := templates.LimitField{Name: spec.name, Label: spec.label, Money: access.IsSpendLimit(spec.name), Unit: spec.unit}
+	if f.Money {
+		f.Unit = cur + " " + spec.unit
 	}
 
-	f.Value = h.limitText(spec, prefill, false)
+	f.Value = access.FormatLimit(prefill, spec.name, cur, false)
 	if form != nil {
 		f.Value = form.Get(prefix + spec.name)
 	}
 
-	max := h.limitText(spec, ceiling, true)
-	asked := h.limitText(spec, requested, true)
+	max := access.FormatLimit(ceiling, spec.name, cur, true)
+	asked := access.FormatLimit(requested, spec.name, cur, true)
 	switch {
 	case max != "" && asked != "":
 		f.Required = true
@@ -149,27 +150,6 @@ func (h *Handler) limitField(spec limitSpec, prefill, ceiling, requested access.
 		f.MaxHint = "Leave empty for no limit."
 	}
 	return f
-}
-
-// limitText formats one limit of l, or returns "" when it is not set.
-// With withCurrency, amounts carry the currency ("$5.00").
-func (h *Handler) limitText(spec limitSpec, l access.Limits, withCurrency bool) string {
-	switch v := spec.get(&l).(type) {
-	case **money.Amount:
-		if *v == nil {
-			return ""
-		}
-		if withCurrency {
-			return (**v).Format(h.Catalog.Currency)
-		}
-		return (**v).String()
-	case **int64:
-		if *v == nil {
-			return ""
-		}
-		return strconv.FormatInt(**v, 10)
-	}
-	return ""
 }
 
 // summarize says in one sentence what the prefilled choice allows, for

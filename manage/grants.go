@@ -14,7 +14,6 @@ import (
 
 	"github.com/aiconsent/aiconsent/access"
 	"github.com/aiconsent/aiconsent/account"
-	"github.com/aiconsent/aiconsent/money"
 	"github.com/aiconsent/aiconsent/templates"
 	"github.com/aiconsent/aiconsent/web"
 )
@@ -169,8 +168,8 @@ func (h *Handler) parseEditForm(form url.Values, current []access.Detail) ([]acc
 			return nil, h.providerName(d.Provider) + ": keep at least one capability, or untick every model to remove the provider."
 		}
 		for _, spec := range limitSpecs {
-			if problem := spec.parse(&e.Limits, strings.TrimSpace(form.Get(prefix+spec.name))); problem != "" {
-				return nil, h.providerName(d.Provider) + " " + strings.ToLower(spec.label) + ": " + problem
+			if err := access.ParseLimit(&e.Limits, spec.name, form.Get(prefix+spec.name)); err != nil {
+				return nil, h.providerName(d.Provider) + " " + strings.ToLower(spec.label) + ": " + err.Error() + "."
 			}
 		}
 		next = append(next, e)
@@ -211,78 +210,18 @@ func dedupe(values []string) []string {
 	return out
 }
 
-// limitSpec is one editable limit.
+// limitSpec names and labels one editable limit.
 type limitSpec struct {
 	name  string
 	label string
 	unit  string
-	money bool
 }
 
 var limitSpecs = []limitSpec{
-	{"daily_spend", "Daily spending cap", "a day", true},
-	{"monthly_spend", "Monthly spending cap", "a month", true},
-	{"total_spend", "Total spending cap", "in total", true},
-	{"requests_per_minute", "Requests per minute", "requests", false},
-	{"requests_per_day", "Requests per day", "requests", false},
-	{"tokens_per_minute", "Tokens per minute", "tokens", false},
-}
-
-// parse sets the limit in l from raw; empty means no limit.
-func (s limitSpec) parse(l *access.Limits, raw string) string {
-	if raw == "" {
-		return ""
-	}
-	if s.money {
-		a, err := money.Parse(strings.TrimPrefix(raw, "$"))
-		if err != nil {
-			return fmt.Sprintf("%q is not valid (%v). Enter an amount such as 5 or 12.50.", raw, err)
-		}
-		*s.amount(l) = &a
-		return ""
-	}
-	n, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || n < 0 || n > 1_000_000_000 {
-		return fmt.Sprintf("%q is not valid. Enter a whole number from 0 to 1000000000.", raw)
-	}
-	*s.count(l) = &n
-	return ""
-}
-
-func (s limitSpec) amount(l *access.Limits) **money.Amount {
-	switch s.name {
-	case "daily_spend":
-		return &l.DailySpend
-	case "monthly_spend":
-		return &l.MonthlySpend
-	}
-	return &l.TotalSpend
-}
-
-func (s limitSpec) count(l *access.Limits) **int64 {
-	switch s.name {
-	case "requests_per_minute":
-		return &l.RequestsPerMinute
-	case "requests_per_day":
-		return &l.RequestsPerDay
-	}
-	return &l.TokensPerMinute
-}
-
-// text formats the limit of l, or returns "" when it is not set.
-func (s limitSpec) text(l access.Limits, currency string, withCurrency bool) string {
-	if s.money {
-		a := *s.amount(&l)
-		switch {
-		case a == nil:
-			return ""
-		case withCurrency:
-			return a.Format(currency)
-		}
-		return a.String()
-	}
-	if n := *s.count(&l); n != nil {
-		return strconv.FormatInt(*n, 10)
-	}
-	return ""
+	{"daily_spend", "Daily spending cap", "a day"},
+	{"monthly_spend", "Monthly spending cap", "a month"},
+	{"total_spend", "Total spending cap", "in total"},
+	{"requests_per_minute", "Requests per minute", "requests"},
+	{"requests_per_day", "Requests per day", "requests"},
+	{"tokens_per_minute", "Tokens per minute", "tokens"},
 }

@@ -80,11 +80,12 @@ func (h *Handler) grantProvider(i int, d access.Detail, s Spend) templates.Grant
 
 	cur := h.Catalog.Currency
 	for _, spec := range limitSpecs {
-		f := templates.LimitField{Name: spec.name, Label: spec.label, Money: spec.money, Unit: spec.unit, Value: spec.text(d.Limits, cur, false)}
-		if spec.money {
+		f := templates.LimitField{Name: spec.name, Label: spec.label, Money: access.IsSpendLimit(spec.name), Unit: spec.unit,
+			Value: access.FormatLimit(d.Limits, spec.name, cur, false)}
+		if f.Money {
 			f.Unit = cur + " " + spec.unit
 		}
-		if max := spec.text(d.Limits, cur, true); max != "" {
+		if max := access.FormatLimit(d.Limits, spec.name, cur, true); max != "" {
 			f.MaxHint = "At most " + max + ", the current limit."
 		} else {
 			f.MaxHint = "No limit now. You may set one."
