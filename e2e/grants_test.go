@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aiconsent/aiconsent/access"
+	"github.com/aiconsent/aiconsent/account"
 )
 
 // approve runs a full authorization with every requested item allowed and
@@ -238,4 +239,49 @@ func TestOtherPersonsGrant(t *testing.T) {
 		t.Errorf("grant after rejected changes: %v, %v; want active", g, err)
 	}
 	_ = alicePage
+}
+
+// TestAdminPausesGrant lists grants on the admin page as an admin and
+// pauses one; the audit log names the admin.
+func TestAdminPausesGrant(t *testing.T) {
+	s := startStack(t)
+	tok := s.approve(t, newBrowser(t, s))
+	grantID := checkOneGrantID(t, s.introspect(t, tok.AccessToken).details(t))
+
+	hash, err := account.HashPassword("admin's long password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := &account.User{Subject: account.NewSubject(), Username: "root", PasswordHash: hash, Admin: true}
+	if err := s.server.DB().CreateUser(context.Background(), admin); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newBrowser(t, s)
+	p := b.open(s.appURL + "/admin/grants?user=" + testUser)
+	action, form := p.form(t, `form[action="/login"]`)
+	form.Set("username", "root")
+	form.Set("password", "admin's long password")
+	p = b.post(action, form)
+	if p.doc == nil || p.doc.Find(`[data-testid="admin-grants-page"]`).Length() != 1 {
+		t.Fatalf("expected the admin page, got status %d: %s", p.status, p.text())
+	}
+	if p.doc.Find(`[data-testid="admin-grant-`+grantID+`"]`).Length() != 1 {
+		t.Fatalf("grant %s not listed for user %s: %s", grantID, testUser, p.text())
+	}
+
+	action, form = p.form(t, `form[action="/admin/grants/`+grantID+`/pause"]`)
+	if got := b.post(action, form); got.status != http.StatusOK {
+		t.Fatalf("pause: status %d: %s", got.status, got.text())
+	}
+	entries, err := s.server.DB().ListAudit(context.Background(), grantID)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("audit = %v, %v; want one entry", entries, err)
+	}
+	if got := entries[0].Actor; got != "admin:root" {
+		t.Errorf("audit actor = %q; want admin:root", got)
+	}
+	if g, _ := s.server.DB().FindGrant(context.Background(), grantID); g.Status != access.StatusPaused {
+		t.Errorf("grant status = %q; want paused", g.Status)
+	}
 }

@@ -57,7 +57,8 @@ func (h *Handler) currentUser(c echo.Context) (*account.User, error) {
 }
 
 // startSignIn sends the browser to Hydra's authorization endpoint with
-// PKCE, as this app's own public client.
+// PKCE, as this app's own public client. After sign-in the browser comes
+// back to the page it asked for.
 func (h *Handler) startSignIn(c echo.Context) error {
 	if err := h.ensureClient(c); err != nil {
 		return err
@@ -76,7 +77,8 @@ func (h *Handler) startSignIn(c echo.Context) error {
 		"code_challenge_method": {"S256"},
 	}
 
-	h.setCookie(c, signInCookie, state+"."+verifier, "/grants", signInTTL)
+	returnTo := base64.RawURLEncoding.EncodeToString([]byte(c.Request().URL.RequestURI()))
+	h.setCookie(c, signInCookie, state+"."+verifier+"."+returnTo, "/grants", signInTTL)
 	return c.Redirect(http.StatusSeeOther, h.HydraPublicURL.JoinPath("/oauth2/auth").String()+"?"+q.Encode())
 }
 
@@ -89,7 +91,12 @@ func (h *Handler) signInCallback(c echo.Context) error {
 	if err != nil {
 		return web.BadRequest("Sign-in expired", "The sign-in took too long or started in another browser. Open My grants again to sign in.")
 	}
-	state, verifier, _ := strings.Cut(cookie.Value, ".")
+	parts := strings.Split(cookie.Value, ".")
+	if len(parts) != 3 {
+		return web.BadRequest("Sign-in failed", "The sign-in cookie is malformed. Open My grants again to sign in.")
+	}
+	state, verifier := parts[0], parts[1]
+	returnTo := localPath(parts[2])
 
 	if e := c.QueryParam("error"); e != "" {
 		return &web.Error{Status: http.StatusForbidden, Title: "Sign-in cancelled",
@@ -112,7 +119,7 @@ func (h *Handler) signInCallback(c echo.Context) error {
 	}
 	h.setCookie(c, sessionCookie, token, "/", h.SessionLifetime)
 	h.Log.Info("signed in to My grants", slog.String("request_id", web.RequestID(c)), slog.String("subject", subject))
-	return c.Redirect(http.StatusSeeOther, "/grants")
+	return c.Redirect(http.StatusSeeOther, returnTo)
 }
 
 // redeem exchanges an authorization code at Hydra's token endpoint and
@@ -225,6 +232,17 @@ func (h *Handler) setCookie(c echo.Context, name, value, path string, maxAge tim
 		cookie.MaxAge = -1
 	}
 	c.SetCookie(cookie)
+}
+
+// localPath decodes the page to return to after sign-in. Only this app's
+// own pages qualify, so the value cannot redirect anywhere else.
+func localPath(encoded string) string {
+	raw, err := base64.RawURLEncoding.DecodeString(encoded)
+	p := string(raw)
+	if err != nil || !(strings.HasPrefix(p, "/grants") || strings.HasPrefix(p, "/admin/grants")) || strings.ContainsAny(p, "\\\r\n") {
+		return "/grants"
+	}
+	return p
 }
 
 func hashToken(token string) string {
