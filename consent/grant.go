@@ -58,8 +58,8 @@ func (h *Handler) loadConsent(c echo.Context, challenge string) (*consentFlow, e
 }
 
 // openConsent reads the challenge of a GET or POST /consent, loads the
-// flow, and refuses a challenge this app already stored a grant for. A
-// result of (nil, nil) means the browser was already answered.
+// flow, and rejects a challenge this app already stored a grant for. A
+// result of (nil, nil) means a response was already written.
 func (h *Handler) openConsent(c echo.Context) (*consentFlow, error) {
 	challenge, err := readChallenge(c, "consent_challenge")
 	if err != nil {
@@ -81,8 +81,8 @@ func (h *Handler) openConsent(c echo.Context) (*consentFlow, error) {
 	return f, nil
 }
 
-// showConsent handles GET /consent. When Hydra says skip, the stored grant
-// decides: a request within it is accepted without a screen.
+// showConsent handles GET /consent. When Hydra sets skip, the stored grant
+// decides, and a request within it is accepted without a screen.
 func (h *Handler) showConsent(c echo.Context) error {
 	f, err := h.openConsent(c)
 	if f == nil {
@@ -106,7 +106,8 @@ func (h *Handler) showConsent(c echo.Context) error {
 
 // acceptRemembered accepts a skipped consent when the stored grant covers
 // the request, injecting the requested part of that grant: accepting with
-// an empty session would drop the claims. It reports whether it answered.
+// an empty session would drop the claims. It reports whether it wrote a
+// response.
 func (h *Handler) acceptRemembered(c echo.Context, f *consentFlow) (bool, error) {
 	if len(f.request.Details) == 0 {
 		return true, h.acceptConsent(c, f, nil, "", false, false)

@@ -52,9 +52,9 @@ func isToken(s string) bool {
 }
 
 // hydraError turns a failed call of Hydra's admin API into an error page.
-// Hydra answers 404 for challenges it never made or that expired, and 400
-// or 410 for requests that were already handled; a call that got no
-// answer means Hydra is unreachable.
+// Hydra returns 404 for challenges it never made or that expired, and 400
+// or 410 for requests that were already handled. A call without a
+// response means Hydra is unreachable.
 func hydraError(op string, resp *http.Response, err error) error {
 	if resp == nil {
 		return web.Unavailable(fmt.Errorf("hydra %s: %w", op, err))

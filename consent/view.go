@@ -152,7 +152,7 @@ func (h *Handler) limitField(spec limitSpec, prefill, ceiling, requested access.
 	return f
 }
 
-// summarize says in one sentence what the prefilled choice allows, for
+// summarize states in one sentence what the prefilled choice allows, for
 // example "Example App can spend up to $5.00 a month on OpenAI models
 // (GPT-4o) until 1 March 2027."
 func (h *Handler) summarize(app string, d access.Detail) string {

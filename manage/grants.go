@@ -61,7 +61,7 @@ func (h *Handler) showGrants(c echo.Context) error {
 }
 
 // ownGrant returns the grant named in the path if it belongs to the
-// signed-in person; another person's grant is 403 whether or not it
+// signed-in person. Another person's grant gets 403 whether or not it
 // exists, so ids cannot be probed.
 func (h *Handler) ownGrant(c echo.Context) (*account.User, *access.Grant, error) {
 	user, err := h.currentUser(c)
