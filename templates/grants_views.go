@@ -23,6 +23,9 @@ type GrantCard struct {
 	Providers  []GrantProvider
 	History    []HistoryLine
 	Currency   string
+
+	// Chart is spend per day over the last days, oldest first.
+	Chart []ChartBar
 }
 
 // GrantProvider is one provider of a grant with its edit fields. Index
