@@ -26,11 +26,15 @@ import (
 	"github.com/aiconsent/aiconsent/account"
 	"github.com/aiconsent/aiconsent/internal/hydratest"
 	"github.com/aiconsent/aiconsent/server"
+	"github.com/aiconsent/aiconsent/usageapi"
 )
 
 // callbackURL is the test client's redirect URI. Nothing listens there:
 // the browser stops before following a redirect to it.
 const callbackURL = "http://127.0.0.1:9/callback"
+
+// gatewayKey is the usage API key of the test's resource server.
+const gatewayKey = "test-gateway-key-0123456789abcdef"
 
 // hookKey is the API key Hydra sends to the token hook in the tests.
 const hookKey = "test-hook-key-0123456789"
@@ -106,12 +110,13 @@ func startStackEnv(t *testing.T, hydraEnv map[string]string) *stack {
 	s.dbPath = filepath.Join(t.TempDir(), "aiconsent.db")
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	s.server, err = server.New(context.Background(), server.Config{
-		HydraAdminURL:  adminURL,
-		HydraPublicURL: publicURL,
-		PublicURL:      appURL,
-		HookAPIKey:     hookKey,
-		DatabasePath:   s.dbPath,
-		Logger:         logger,
+		HydraAdminURL:   adminURL,
+		HydraPublicURL:  publicURL,
+		PublicURL:       appURL,
+		HookAPIKey:      hookKey,
+		ResourceServers: []usageapi.ResourceServer{{Name: "gateway", Key: gatewayKey}},
+		DatabasePath:    s.dbPath,
+		Logger:          logger,
 	})
 	if err != nil {
 		t.Fatal(err)

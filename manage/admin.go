@@ -11,6 +11,7 @@ import (
 	"github.com/aiconsent/aiconsent/access"
 	"github.com/aiconsent/aiconsent/account"
 	"github.com/aiconsent/aiconsent/templates"
+	"github.com/aiconsent/aiconsent/usage"
 	"github.com/aiconsent/aiconsent/web"
 )
 
@@ -67,18 +68,55 @@ func (h *Handler) showAdminGrants(c echo.Context) error {
 	for _, g := range grants {
 		view.Rows = append(view.Rows, h.adminRow(c, g, names))
 	}
+	if err := h.adminSpend(c, &view, names); err != nil {
+		return err
+	}
 	return web.Render(c, http.StatusOK, templates.AdminGrantsPage(view))
 }
 
-func (h *Handler) adminRow(c echo.Context, g *access.Grant, names map[string]string) templates.AdminGrantRow {
-	name, ok := names[g.Subject]
-	if !ok {
-		name = g.Subject
-		if u, err := h.Users.FindUserBySubject(c.Request().Context(), g.Subject); err == nil {
-			name = u.Username
-		}
-		names[g.Subject] = name
+// adminSpend fills in this month's spend by user and by client.
+func (h *Handler) adminSpend(c echo.Context, view *templates.AdminGrantsView, names map[string]string) error {
+	now := h.Now()
+	view.Month = now.UTC().Format("January 2006")
+	if h.Usage == nil {
+		return nil
 	}
+
+	ctx := c.Request().Context()
+	byUser, err := h.Usage.SpendByUser(ctx, usage.PeriodMonthly, now)
+	if err != nil {
+		return web.Internal(err)
+	}
+	byClient, err := h.Usage.SpendByClient(ctx, usage.PeriodMonthly, now)
+	if err != nil {
+		return web.Internal(err)
+	}
+
+	cur := h.Catalog.Currency
+	for _, s := range byUser {
+		view.SpendByUser = append(view.SpendByUser, templates.SpendRow{Name: h.username(c, s.Key, names), Spent: s.Spent.Format(cur), Held: s.Held.Format(cur)})
+	}
+	for _, s := range byClient {
+		view.SpendByClient = append(view.SpendByClient, templates.SpendRow{Name: s.Key, Spent: s.Spent.Format(cur), Held: s.Held.Format(cur)})
+	}
+	return nil
+}
+
+// username returns the username of subject, remembering it in names.
+func (h *Handler) username(c echo.Context, subject string, names map[string]string) string {
+	if name, ok := names[subject]; ok {
+		return name
+	}
+	name := subject
+	if u, err := h.Users.FindUserBySubject(c.Request().Context(), subject); err == nil {
+		name = u.Username
+	}
+	names[subject] = name
+	return name
+}
+
+func (h *Handler) adminRow(c echo.Context, g *access.Grant, names map[string]string) templates.AdminGrantRow {
+	name := h.username(c, g.Subject, names)
 
 	var providers []string
 	for _, d := range g.Details {

@@ -18,6 +18,7 @@ import (
 	"github.com/aiconsent/aiconsent/access"
 	"github.com/aiconsent/aiconsent/account"
 	"github.com/aiconsent/aiconsent/templates"
+	"github.com/aiconsent/aiconsent/usage"
 	"github.com/aiconsent/aiconsent/web"
 )
 
@@ -25,17 +26,13 @@ import (
 // for its own sign-in.
 const DefaultClientID = "aiconsent"
 
-// Spend is what a grant spent and holds in the current periods of one
-// provider, in picounits. The zero value means nothing was spent.
-type Spend struct {
-	Day, Month, Total int64
-	LastUsed          time.Time
-}
-
-// UsageReader reports spend for the "My grants" page. Nil means no usage
-// is recorded yet, and every grant shows zero spend.
+// UsageReader reports spend for the pages. Nil means no usage is metered,
+// and every grant shows zero spend.
 type UsageReader interface {
-	GrantSpend(ctx context.Context, g *access.Grant) (map[string]Spend, error)
+	usage.Store
+
+	// LastUsed returns when the grant was last used, or the zero time.
+	LastUsed(ctx context.Context, grantID string) (time.Time, error)
 }
 
 // Revoker is told when a revocation was queued, so it is delivered to

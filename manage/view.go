@@ -1,6 +1,7 @@
 package manage
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/aiconsent/aiconsent/access"
 	"github.com/aiconsent/aiconsent/money"
 	"github.com/aiconsent/aiconsent/templates"
+	"github.com/aiconsent/aiconsent/usage"
 	"github.com/aiconsent/aiconsent/web"
 )
 
@@ -34,23 +36,25 @@ func (h *Handler) grantCard(c echo.Context, g *access.Grant) (templates.GrantCar
 		Currency:   h.Catalog.Currency,
 	}
 
-	spend := map[string]Spend{}
+	report, err := h.usageReport(ctx, g)
+	if err != nil {
+		return card, web.Internal(err)
+	}
+	for i, d := range g.Details {
+		card.Providers = append(card.Providers, h.grantProvider(i, d, report.CountersOf(d.Provider)))
+	}
+
 	if h.Usage != nil {
-		var err error
-		if spend, err = h.Usage.GrantSpend(ctx, g); err != nil {
+		last, err := h.Usage.LastUsed(ctx, g.ID)
+		if err != nil {
 			return card, web.Internal(err)
 		}
-	}
-	var lastUsed time.Time
-	for i, d := range g.Details {
-		s := spend[d.Provider]
-		if s.LastUsed.After(lastUsed) {
-			lastUsed = s.LastUsed
+		if !last.IsZero() {
+			card.LastUsed = last.UTC().Format("2 January 2006, 15:04 UTC")
 		}
-		card.Providers = append(card.Providers, h.grantProvider(i, d, s))
-	}
-	if !lastUsed.IsZero() {
-		card.LastUsed = lastUsed.UTC().Format("2 January 2006, 15:04 UTC")
+		if card.Chart, err = h.chart(ctx, g.ID); err != nil {
+			return card, web.Internal(err)
+		}
 	}
 
 	entries, err := h.Grants.ListAudit(ctx, g.ID)
@@ -63,7 +67,41 @@ func (h *Handler) grantCard(c echo.Context, g *access.Grant) (templates.GrantCar
 	return card, nil
 }
 
-func (h *Handler) grantProvider(i int, d access.Detail, s Spend) templates.GrantProvider {
+// usageReport returns the grant's counters, or an empty report when no
+// usage is metered.
+func (h *Handler) usageReport(ctx context.Context, g *access.Grant) (*usage.Report, error) {
+	if h.Usage == nil {
+		return &usage.Report{GrantID: g.ID}, nil
+	}
+	return h.Usage.Report(ctx, g.ID)
+}
+
+// chartDays is how many days the spend chart shows.
+const chartDays = 30
+
+// chart returns the grant's daily spend as bars scaled to the highest day.
+func (h *Handler) chart(ctx context.Context, grantID string) ([]templates.ChartBar, error) {
+	days, err := h.Usage.DailySpend(ctx, grantID, chartDays)
+	if err != nil {
+		return nil, err
+	}
+
+	var highest money.Amount
+	for _, d := range days {
+		highest = max(highest, d.Spent)
+	}
+	bars := make([]templates.ChartBar, 0, len(days))
+	for _, d := range days {
+		bars = append(bars, templates.ChartBar{
+			Label:  d.Day.Format("2 Jan"),
+			Amount: d.Spent.Format(h.Catalog.Currency),
+			Height: percent(int64(d.Spent), int64(highest)),
+		})
+	}
+	return bars, nil
+}
+
+func (h *Handler) grantProvider(i int, d access.Detail, c usage.Counters) templates.GrantProvider {
 	p := templates.GrantProvider{
 		Index:    i,
 		Name:     h.providerName(d.Provider),
@@ -94,14 +132,14 @@ func (h *Handler) grantProvider(i int, d access.Detail, s Spend) templates.Grant
 	}
 
 	for _, line := range []struct {
-		label string
-		spent int64
-		cap   *money.Amount
-	}{{"Today", s.Day, d.Limits.DailySpend}, {"This month", s.Month, d.Limits.MonthlySpend}, {"In total", s.Total, d.Limits.TotalSpend}} {
-		sl := templates.SpendLine{Label: line.label, Spent: money.Amount(line.spent).Format(cur)}
-		if line.cap != nil {
-			sl.Cap = line.cap.Format(cur)
-			sl.Percent = percent(line.spent, int64(*line.cap))
+		label  string
+		period usage.Period
+	}{{"Today", usage.PeriodDaily}, {"This month", usage.PeriodMonthly}, {"In total", usage.PeriodTotal}} {
+		spent := periodSpent(c, line.period)
+		sl := templates.SpendLine{Label: line.label, Spent: spent.Format(cur)}
+		if limit := usage.CapOf(d.Limits, line.period); limit != nil {
+			sl.Cap = limit.Format(cur)
+			sl.Percent = percent(int64(spent), int64(*limit))
 		}
 		p.Spend = append(p.Spend, sl)
 	}
@@ -158,6 +196,17 @@ func (h *Handler) historyLine(e access.AuditEntry) templates.HistoryLine {
 type auditState struct {
 	Status  string               `json:"status"`
 	Details []access.ClaimDetail `json:"details"`
+}
+
+// periodSpent returns the settled spend of a period; counters without the
+// period (no usage yet) mean zero.
+func periodSpent(c usage.Counters, p usage.Period) money.Amount {
+	for _, pc := range c.Periods {
+		if pc.Period == p {
+			return pc.Spent
+		}
+	}
+	return 0
 }
 
 func diffStrings(label string, before, after []string) []string {

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -23,6 +25,8 @@ import (
 	"github.com/aiconsent/aiconsent/revocation"
 	"github.com/aiconsent/aiconsent/sqlite"
 	"github.com/aiconsent/aiconsent/tokenhook"
+	"github.com/aiconsent/aiconsent/usage"
+	"github.com/aiconsent/aiconsent/usageapi"
 	"github.com/aiconsent/aiconsent/web"
 )
 
@@ -56,6 +60,17 @@ type Config struct {
 	// HookAPIKey is the secret Hydra sends to the token hook in the
 	// X-Hook-Key header. Empty disables the hook endpoint.
 	HookAPIKey string
+
+	// ResourceServers may call the usage API. None disables the API.
+	ResourceServers []usageapi.ResourceServer
+
+	// HoldTTL is how long a usage reservation holds its amount before it
+	// is released; zero means usage.DefaultHoldTTL.
+	HoldTTL time.Duration
+
+	// Calendar sets where daily and monthly spend periods start; the zero
+	// value is UTC.
+	Calendar usage.Calendar
 
 	// SecureCookies marks cookies Secure; set it when served over HTTPS.
 	SecureCookies bool
@@ -114,7 +129,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:        cfg.Logger,
 		SecureCookies: cfg.SecureCookies,
 		TrustProxy:    cfg.TrustProxy,
-		APIPrefixes:   []string{"/hooks/"},
+		APIPrefixes:   []string{"/hooks/", usageapi.PathPrefix},
 	})
 	flow := &consent.Handler{
 		Hydra:    admin,
@@ -127,7 +142,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	flow.Register(e)
 
+	meter := db.UsageStore(cfg.Calendar)
+	if cfg.HoldTTL == 0 {
+		cfg.HoldTTL = usage.DefaultHoldTTL
+	}
+
 	pages := &manage.Handler{
+		Usage:          meter,
 		Grants:         db,
 		Users:          db,
 		Sessions:       db,
@@ -148,11 +169,30 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		e.POST(HookPath, echo.WrapHandler(hook))
 	}
 
+	if len(cfg.ResourceServers) > 0 {
+		api := &usageapi.Handler{
+			Store:                meter,
+			Catalog:              cfg.Catalog,
+			ResourceServers:      cfg.ResourceServers,
+			HydraAdminURL:        cfg.HydraAdminURL,
+			PublicURL:            cfg.PublicURL,
+			AuthorizationServers: []string{strings.TrimRight(cfg.HydraPublicURL.String(), "/")},
+			HoldTTL:              cfg.HoldTTL,
+			Now:                  cfg.Now,
+			Log:                  cfg.Logger,
+		}
+		api.Register(e)
+	}
+	expirer := &usage.Expirer{Store: meter, TTL: cfg.HoldTTL, Now: cfg.Now, Log: cfg.Logger}
+
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Server{db: db, handler: e, revoker: revoker, stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
-		revoker.Run(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { revoker.Run(ctx) })
+		wg.Go(func() { expirer.Run(ctx) })
+		wg.Wait()
 	}()
 	return s, nil
 }

@@ -66,6 +66,19 @@ type AdminGrantsView struct {
 	Client   string
 	Rows     []AdminGrantRow
 	Notice   string
+
+	// Month names the current month; SpendByUser and SpendByClient are
+	// its spend, largest first.
+	Month         string
+	SpendByUser   []SpendRow
+	SpendByClient []SpendRow
+}
+
+// SpendRow is the spend of one user or client in a period.
+type SpendRow struct {
+	Name  string
+	Spent string
+	Held  string
 }
 
 // AdminGrantRow is one grant in the admin list.

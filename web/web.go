@@ -63,7 +63,7 @@ func New(opt Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.HTTPErrorHandler = errorHandler(opt.Logger)
+	e.HTTPErrorHandler = errorHandler(opt.Logger, opt.APIPrefixes)
 	e.IPExtractor = echo.ExtractIPDirect()
 	if opt.TrustProxy {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
@@ -75,12 +75,7 @@ func New(opt Options) *echo.Echo {
 	e.Use(middleware.BodyLimit("64K"))
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
 		Skipper: func(c echo.Context) bool {
-			for _, p := range opt.APIPrefixes {
-				if strings.HasPrefix(c.Request().URL.Path, p) {
-					return true
-				}
-			}
-			return false
+			return isAPI(c.Request().URL.Path, opt.APIPrefixes)
 		},
 		TokenLookup:    "form:" + CSRFField,
 		ContextKey:     "csrf",
@@ -151,7 +146,7 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 
 // errorHandler renders every error as a page with a public message and the
 // request id, and logs internal causes. It never shows an error's text.
-func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+func errorHandler(log *slog.Logger, apiPrefixes []string) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
@@ -182,6 +177,13 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			log.Info("request rejected", attrs...)
 		}
 
+		if isAPI(c.Request().URL.Path, apiPrefixes) {
+			if rerr := c.JSON(page.Status, apiError(page)); rerr != nil {
+				log.Error("writing error response failed", slog.Any("error", rerr))
+			}
+			return
+		}
+
 		view := templates.ErrorView{
 			Status:    page.Status,
 			Title:     page.Title,
@@ -195,6 +197,31 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			log.Error("rendering error page failed", slog.Any("error", rerr))
 		}
 	}
+}
+
+// isAPI reports whether path belongs to a machine API, whose errors are
+// JSON rather than pages.
+func isAPI(path string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// apiError is the OAuth-style JSON body of an error on a machine API.
+func apiError(page *Error) map[string]string {
+	code := "invalid_request"
+	switch {
+	case page.Status == http.StatusNotFound:
+		code = "not_found"
+	case page.Status == http.StatusMethodNotAllowed:
+		code = "method_not_allowed"
+	case page.Status >= 500:
+		code = "server_error"
+	}
+	return map[string]string{"error": code, "error_description": page.Message}
 }
 
 func fromEchoError(he *echo.HTTPError) *Error {

@@ -7,9 +7,12 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/aiconsent/aiconsent/access"
 	"github.com/aiconsent/aiconsent/server"
+	"github.com/aiconsent/aiconsent/usage"
+	"github.com/aiconsent/aiconsent/usageapi"
 )
 
 // serveConfig is the configuration of aiconsent serve, read from the
@@ -57,6 +60,24 @@ func readServeConfig(getenv func(string) string, logOut io.Writer) (serveConfig,
 	cfg.server.HookAPIKey = getenv("AICONSENT_HOOK_API_KEY")
 	if k := cfg.server.HookAPIKey; k != "" && len(k) < 16 {
 		return cfg, fmt.Errorf("AICONSENT_HOOK_API_KEY is shorter than 16 characters: use a long random value, for example from: openssl rand -hex 32")
+	}
+
+	if v := getenv("AICONSENT_RESOURCE_SERVERS"); v != "" {
+		if cfg.server.ResourceServers, err = usageapi.ParseResourceServers(v); err != nil {
+			return cfg, fmt.Errorf("AICONSENT_RESOURCE_SERVERS: %w", err)
+		}
+	}
+	if v := getenv("AICONSENT_USAGE_HOLD_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			return cfg, fmt.Errorf("AICONSENT_USAGE_HOLD_TTL=%q is not a duration from 1s to 24h: use a value such as 10m", v)
+		}
+		cfg.server.HoldTTL = d
+	}
+	if v := getenv("AICONSENT_USAGE_TIMEZONE"); v != "" {
+		if cfg.server.Calendar, err = usage.LoadCalendar(v); err != nil {
+			return cfg, fmt.Errorf("AICONSENT_USAGE_TIMEZONE=%q is not a known time zone: use an IANA name such as Europe/Berlin, or leave it empty for UTC", v)
+		}
 	}
 
 	cfg.server.DatabasePath = getenvDefault(getenv, "AICONSENT_DATABASE", "aiconsent.db")

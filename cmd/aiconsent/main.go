@@ -22,7 +22,7 @@ import (
 	"syscall"
 )
 
-const usage = `usage:
+const usageText = `usage:
   aiconsent serve                                  run the login and consent app
   aiconsent user add -username NAME [-admin]       create an account (password from stdin or a prompt)
   aiconsent user disable|enable -username NAME     stop or allow sign-in and token refresh
@@ -31,7 +31,8 @@ const usage = `usage:
 
 Environment: HYDRA_ADMIN_URL and HYDRA_PUBLIC_URL (required for serve), HYDRA_TOKEN_URL,
 AICONSENT_ADDR, AICONSENT_PUBLIC_URL, AICONSENT_DATABASE, AICONSENT_CATALOG,
-AICONSENT_HOOK_API_KEY, AICONSENT_SECURE_COOKIES, AICONSENT_TRUST_PROXY, AICONSENT_LOG_LEVEL.
+AICONSENT_HOOK_API_KEY, AICONSENT_RESOURCE_SERVERS, AICONSENT_USAGE_HOLD_TTL,
+AICONSENT_USAGE_TIMEZONE, AICONSENT_SECURE_COOKIES, AICONSENT_TRUST_PROXY, AICONSENT_LOG_LEVEL.
 `
 
 // errUsage marks errors caused by a wrong command line.
@@ -44,7 +45,7 @@ func main() {
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "aiconsent:", err)
 		if errors.Is(err, errUsage) {
-			fmt.Fprint(os.Stderr, usage)
+			fmt.Fprint(os.Stderr, usageText)
 			os.Exit(2)
 		}
 		os.Exit(1)
@@ -77,7 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "grant":
 		return runGrant(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usageText)
 		return nil
 	}
 	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])

@@ -39,6 +39,9 @@ func serve(ctx context.Context, cfg serveConfig) error {
 	if cfg.server.HookAPIKey == "" {
 		log.Warn("AICONSENT_HOOK_API_KEY is not set: the token hook is off, so edits, pauses and revocations reach tokens only through Hydra's own revocation")
 	}
+	if len(cfg.server.ResourceServers) == 0 {
+		log.Warn("AICONSENT_RESOURCE_SERVERS is not set: the usage API is off, so no resource server can check or meter spend")
+	}
 	log.Info("aiconsent started",
 		slog.String("addr", ln.Addr().String()),
 		slog.String("hydra_admin_url", cfg.server.HydraAdminURL.String()),
