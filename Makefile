@@ -1,13 +1,14 @@
 # Build, test and demo targets. `make help` lists them.
-# `make test` needs only Go, make and gcc (Hydra's SQLite driver and the race
-# detector use cgo).
+# `make test` needs Go, make and gcc (Hydra's SQLite driver and the race
+# detector use cgo), Chromium at /usr/bin/chromium and npm for the browser
+# tests; .ci/run installs Chromium.
 
 GO ?= go
 HYDRA_TAGS := sqlite,sqlite_omit_load_extension
 FUZZTIME ?= 5m
 
 .DEFAULT_GOAL := help
-.PHONY: help build hydra generate demo test fuzz clean
+.PHONY: help build hydra generate demo test fuzz screenshots clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,6 +42,9 @@ test: hydra ## Vet, run every test with the race detector, then fuzz briefly
 fuzz: ## Fuzz each parser for FUZZTIME (default 5m)
 	$(GO) test ./access -run='^$$' -fuzz=FuzzParseDetails -fuzztime=$(FUZZTIME)
 	$(GO) test ./access -run='^$$' -fuzz=FuzzParseScope -fuzztime=$(FUZZTIME)
+
+screenshots: hydra ## Regenerate docs/screenshots/*.png from the browser tests
+	AICONSENT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 ./browser/
 
 clean: ## Remove the built programs and .demo/ (keeps bin/hydra; delete it by hand to rebuild)
 	rm -f bin/aiconsent bin/demoapp bin/demo bin/hydra.tmp

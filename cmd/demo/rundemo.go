@@ -110,6 +110,9 @@ type session struct {
 // credentials are the secrets the demo made for this run.
 type credentials struct {
 	username, password string
+
+	// gatewayKey is the usage API key of the resource server "gateway".
+	gatewayKey string
 }
 
 // start starts Hydra, registers the Example App, creates the demo user,
@@ -133,7 +136,7 @@ func (d *session) start(ctx context.Context, ports demo.Ports, bins map[string]s
 	}
 	d.console.printf("registered OAuth2 client %q", client.ClientID)
 
-	creds := credentials{username: demoUsername, password: readablePassword()}
+	creds := credentials{username: demoUsername, password: readablePassword(), gatewayKey: randomHex(32)}
 	if err := d.addUser(ctx, bins["aiconsent"], dbPath, creds); err != nil {
 		return credentials{}, err
 	}
@@ -145,6 +148,7 @@ func (d *session) start(ctx context.Context, ports demo.Ports, bins map[string]s
 		"AICONSENT_PUBLIC_URL="+ports.AppURL(),
 		"AICONSENT_DATABASE="+dbPath,
 		"AICONSENT_HOOK_API_KEY="+hookKey,
+		"AICONSENT_RESOURCE_SERVERS=gateway:"+creds.gatewayKey,
 	)
 	app, err := d.startChild("aiconsent", bins["aiconsent"], []string{"serve"}, appEnv)
 	if err != nil {
@@ -360,12 +364,13 @@ func banner(p demo.Ports, creds credentials, dbPath string) string {
   Password  %s
 
   Hydra     %s (admin API %s)
-  aiconsent %s
+  aiconsent %s (My grants: %s/grants)
   Database  %s (recreated at every start)
+  Usage API key of the resource server "gateway": %s
 
   Press Ctrl-C to stop everything.
 %s
 
 `, line, p.DemoAppURL(), creds.username, creds.password,
-		p.HydraPublicURL(), p.HydraAdminURL(), p.AppURL(), dbPath, line)
+		p.HydraPublicURL(), p.HydraAdminURL(), p.AppURL(), p.AppURL(), dbPath, creds.gatewayKey, line)
 }
