@@ -42,7 +42,7 @@ func (h *Handler) consentView(c echo.Context, f *consentFlow, form url.Values, p
 
 	for i, d := range f.request.Details {
 		prefill := h.Catalog.Prefill(d, now)
-		v.Summary = append(v.Summary, h.summarize(client.Name, prefill))
+		v.Summary = append(v.Summary, h.summarize(client.Name, h.headline(d, prefill)))
 		v.Providers = append(v.Providers, h.providerChoice(i, d, prefill, form, now))
 	}
 
@@ -66,6 +66,7 @@ func (h *Handler) providerChoice(i int, d, prefill access.Detail, form url.Value
 		AnyModelChecked: prefill.AnyModel,
 		Expires:         prefill.Expires.UTC().Format(dateLayout),
 		ExpiresMax:      h.Catalog.MaxExpires(d, now).UTC().Format(dateLayout),
+		ExpiresMaxText:  h.Catalog.MaxExpires(d, now).UTC().Format("2 January 2006"),
 		ExpiresMin:      now.UTC().Format(dateLayout),
 	}
 	for _, r := range strings.Split(d.Reason, "\n") {
@@ -150,6 +151,38 @@ func (h *Handler) limitField(spec limitSpec, prefill, ceiling, requested access.
 		f.MaxHint = "Leave empty for no limit."
 	}
 	return f
+}
+
+// headline returns prefill with only the spending caps that the app
+// requested or the catalog proposes by default. Caps that exist only
+// because the catalog's maxima must be set in every grant, such as a
+// $10,000 total next to a $5 monthly cap, would bury the one that
+// matters; they stay in the form below. With no such cap, the prefilled
+// caps are kept, so the sentence never hides a limit altogether.
+func (h *Handler) headline(d, prefill access.Detail) access.Detail {
+	defaults := h.Catalog.Policy.Defaults
+	out := prefill
+	caps := []struct {
+		dst             **money.Amount
+		asked, proposed *money.Amount
+	}{
+		{&out.Limits.DailySpend, d.Limits.DailySpend, defaults.DailySpend},
+		{&out.Limits.MonthlySpend, d.Limits.MonthlySpend, defaults.MonthlySpend},
+		{&out.Limits.TotalSpend, d.Limits.TotalSpend, defaults.TotalSpend},
+	}
+
+	kept := 0
+	for _, c := range caps {
+		if c.asked == nil && c.proposed == nil {
+			*c.dst = nil
+		} else if *c.dst != nil {
+			kept++
+		}
+	}
+	if kept == 0 {
+		return prefill
+	}
+	return out
 }
 
 // summarize states in one sentence what the prefilled choice allows, for

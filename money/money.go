@@ -114,16 +114,38 @@ func (a Amount) String() string {
 	return fmt.Sprintf("%s%d.%s", sign, v/Scale, frac)
 }
 
-// Format formats a for people, with the currency: "$5.00" for USD, and
-// "5.00 EUR" for other currencies.
+// Format formats a for people, with the currency and thousands separated
+// by commas: "$5.00" and "$10,000.00" for USD, "5.00 EUR" for others.
 func (a Amount) Format(currency string) string {
-	if currency == "USD" {
-		if a < 0 {
-			return "-$" + (-a).String()
-		}
-		return "$" + a.String()
+	sign := ""
+	if a < 0 {
+		sign, a = "-", -a
 	}
-	return a.String() + " " + currency
+	whole, frac, _ := strings.Cut(a.String(), ".")
+	text := groupThousands(whole) + "." + frac
+	if currency == "USD" {
+		return sign + "$" + text
+	}
+	return sign + text + " " + currency
+}
+
+// groupThousands inserts a comma before every third digit from the right.
+func groupThousands(digits string) string {
+	if len(digits) <= 3 {
+		return digits
+	}
+	var b strings.Builder
+	head := len(digits) % 3
+	if head > 0 {
+		b.WriteString(digits[:head])
+	}
+	for i := head; i < len(digits); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(digits[i : i+3])
+	}
+	return b.String()
 }
 
 // MulTokens returns the cost of n tokens at price picounits per token, and

@@ -81,6 +81,9 @@ type ProviderChoice struct {
 	Expires    string // YYYY-MM-DD, in UTC
 	ExpiresMax string
 	ExpiresMin string
+
+	// ExpiresMaxText is ExpiresMax in words, such as "4 December 2027".
+	ExpiresMaxText string
 }
 
 // ModelChoice is a model the person may allow.
