@@ -38,10 +38,12 @@ test: hydra ## Vet, run every test with the race detector, then fuzz briefly
 	$(GO) test -race -count=1 ./...
 	$(GO) test ./access -run='^$$' -fuzz=FuzzParseDetails -fuzztime=15s
 	$(GO) test ./access -run='^$$' -fuzz=FuzzParseScope -fuzztime=10s
+	$(GO) test ./money -run='^$$' -fuzz=FuzzParse -fuzztime=5s
 
 fuzz: ## Fuzz each parser for FUZZTIME (default 5m)
 	$(GO) test ./access -run='^$$' -fuzz=FuzzParseDetails -fuzztime=$(FUZZTIME)
 	$(GO) test ./access -run='^$$' -fuzz=FuzzParseScope -fuzztime=$(FUZZTIME)
+	$(GO) test ./money -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME)
 
 screenshots: hydra ## Regenerate docs/screenshots/*.png from the browser tests
 	AICONSENT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 ./browser/
