@@ -73,3 +73,39 @@ func TestUserAddRejectsPasswordArgument(t *testing.T) {
 		t.Errorf("user add with a password argument = %v; want a usage error", err)
 	}
 }
+
+func TestSpendCommand(t *testing.T) {
+	db := t.TempDir() + "/spend.db"
+	getenv := func(k string) string {
+		if k == "AICONSENT_DATABASE" {
+			return db
+		}
+		return ""
+	}
+
+	tests := []struct {
+		name    string
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{"by user", []string{"spend"}, "SUBJECT", ""},
+		{"by client today", []string{"spend", "-by", "client", "-period", "daily"}, "CLIENT", ""},
+		{"unknown grouping", []string{"spend", "-by", "model"}, "", `-by "model"`},
+		{"unknown period", []string{"spend", "-period", "weekly"}, "", `-period "weekly"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut strings.Builder
+			err := run(t.Context(), tt.args, getenv, strings.NewReader(""), &out, &errOut)
+			switch {
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("run(%q) = %v; want an error containing %q", tt.args, err, tt.wantErr)
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("run(%q) = %v; want no error", tt.args, err)
+			case !strings.Contains(out.String(), tt.want):
+				t.Errorf("run(%q) printed %q; want %q", tt.args, out.String(), tt.want)
+			}
+		})
+	}
+}

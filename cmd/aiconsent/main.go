@@ -8,6 +8,7 @@
 //	aiconsent user disable|enable -username NAME
 //	aiconsent grant list [-user NAME] [-client ID] [-live]
 //	aiconsent grant pause|resume|revoke GRANT_ID
+//	aiconsent spend [-by user|client] [-period daily|monthly|total]
 //
 // Configuration comes from environment variables; see the README.
 package main
@@ -28,6 +29,7 @@ const usageText = `usage:
   aiconsent user disable|enable -username NAME     stop or allow sign-in and token refresh
   aiconsent grant list [-user NAME] [-client ID] [-live]
   aiconsent grant pause|resume|revoke GRANT_ID
+  aiconsent spend [-by user|client] [-period daily|monthly|total]
 
 Environment: HYDRA_ADMIN_URL and HYDRA_PUBLIC_URL (required for serve), HYDRA_TOKEN_URL,
 AICONSENT_ADDR, AICONSENT_PUBLIC_URL, AICONSENT_DATABASE, AICONSENT_CATALOG,
@@ -77,6 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return fmt.Errorf("%w: unknown user command %q", errUsage, args[1])
 	case "grant":
 		return runGrant(ctx, args[1:], getenv, stdout, stderr)
+	case "spend":
+		return listSpend(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
 		return nil

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aiconsent/aiconsent/access"
+	"github.com/aiconsent/aiconsent/sqlite"
+	"github.com/aiconsent/aiconsent/usage"
+)
+
+// listSpend handles "spend": spend and holds per user or per client in the
+// current day, month or in total, largest first.
+func listSpend(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("spend", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	by := fs.String("by", "user", "group by \"user\" or \"client\"")
+	period := fs.String("period", string(usage.PeriodMonthly), "\"daily\", \"monthly\" or \"total\"")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *by != "user" && *by != "client" {
+		return fmt.Errorf("%w: -by %q: use user or client", errUsage, *by)
+	}
+	p := usage.Period(*period)
+	if p != usage.PeriodDaily && p != usage.PeriodMonthly && p != usage.PeriodTotal {
+		return fmt.Errorf("%w: -period %q: use daily, monthly or total", errUsage, *period)
+	}
+
+	var cal usage.Calendar
+	if tz := getenv("AICONSENT_USAGE_TIMEZONE"); tz != "" {
+		var err error
+		if cal, err = usage.LoadCalendar(tz); err != nil {
+			return fmt.Errorf("AICONSENT_USAGE_TIMEZONE=%q is not a known time zone: use an IANA name such as Europe/Berlin", tz)
+		}
+	}
+	cat, err := access.LoadCatalog(getenv("AICONSENT_CATALOG"))
+	if err != nil {
+		return fmt.Errorf("AICONSENT_CATALOG=%q: %w", getenv("AICONSENT_CATALOG"), err)
+	}
+
+	path := getenvDefault(getenv, "AICONSENT_DATABASE", "aiconsent.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return fmt.Errorf("open database %q: %w", path, err)
+	}
+	defer db.Close()
+
+	store := db.UsageStore(cal)
+	list := store.SpendByUser
+	if *by == "client" {
+		list = store.SpendByClient
+	}
+	rows, err := list(ctx, p, time.Now())
+	if err != nil {
+		return err
+	}
+
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	key := "SUBJECT"
+	if *by == "client" {
+		key = "CLIENT"
+	}
+	fmt.Fprintf(w, "%s\tSPENT\tHELD\n", key)
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", r.Key, r.Spent.Format(cat.Currency), r.Held.Format(cat.Currency))
+	}
+	return w.Flush()
+}
