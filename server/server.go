@@ -165,7 +165,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	pages.Register(e)
 
 	if cfg.HookAPIKey != "" {
-		hook := &tokenhook.Handler{Grants: db, Users: db, APIKey: cfg.HookAPIKey, Now: cfg.Now, Log: cfg.Logger}
+		hook := &tokenhook.Handler{Store: db, APIKey: cfg.HookAPIKey, Now: cfg.Now, Log: cfg.Logger}
 		e.POST(HookPath, echo.WrapHandler(hook))
 	}
 

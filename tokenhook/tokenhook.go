@@ -5,6 +5,7 @@
 package tokenhook
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -17,7 +18,6 @@ import (
 	"time"
 
 	"github.com/aiconsent/aiconsent/access"
-	"github.com/aiconsent/aiconsent/account"
 )
 
 // DefaultHeader is the header Hydra is configured to send the API key in.
@@ -37,10 +37,9 @@ const maxBody = 1 << 20
 //   - 503 only when the store fails, which a retry may cure (Hydra retries
 //     5xx answers).
 //
-// It reads one grant by its primary key and never calls Hydra.
+// It reads one grant and its user by primary key and never calls Hydra.
 type Handler struct {
-	Grants access.GrantStore
-	Users  account.Store
+	Store Store
 
 	// APIKey is the secret Hydra sends in Header. It must not be empty.
 	APIKey string
@@ -50,6 +49,13 @@ type Handler struct {
 
 	Now func() time.Time
 	Log *slog.Logger
+}
+
+// Store is the one read the hook makes per token.
+type Store interface {
+	// FindGrantForToken returns the grant and reports whether its user
+	// exists and is enabled, or returns access.ErrGrantNotFound.
+	FindGrantForToken(ctx context.Context, grantID string) (*access.Grant, bool, error)
 }
 
 // request is the part of Hydra's hook request this handler reads.
@@ -135,7 +141,7 @@ func (h *Handler) answer(r *http.Request, req *request) (int, *response, error) 
 		return http.StatusBadRequest, nil, err
 	}
 
-	g, err := h.Grants.FindGrant(r.Context(), grantID)
+	g, userEnabled, err := h.Store.FindGrantForToken(r.Context(), grantID)
 	if errors.Is(err, access.ErrGrantNotFound) {
 		return http.StatusForbidden, nil, fmt.Errorf("grant %q not found", grantID)
 	}
@@ -145,8 +151,8 @@ func (h *Handler) answer(r *http.Request, req *request) (int, *response, error) 
 	if err := h.checkGrant(req, g); err != nil {
 		return http.StatusForbidden, nil, err
 	}
-	if status, err := h.checkUser(r, g); err != nil {
-		return status, nil, err
+	if !userEnabled {
+		return http.StatusForbidden, nil, fmt.Errorf("grant %q: user is missing or disabled", g.ID)
 	}
 
 	current := access.Intersect(tokenDetails, g.Details, h.now())
@@ -173,22 +179,6 @@ func (h *Handler) checkGrant(req *request, g *access.Grant) error {
 	}
 
 	return nil
-}
-
-// checkUser returns the status for a grant whose user is missing or
-// disabled (403), or whose lookup failed (503), or 0 when the user may
-// receive tokens.
-func (h *Handler) checkUser(r *http.Request, g *access.Grant) (int, error) {
-	user, err := h.Users.FindUserBySubject(r.Context(), g.Subject)
-	switch {
-	case errors.Is(err, account.ErrUserNotFound):
-		return http.StatusForbidden, fmt.Errorf("grant %q: user not found", g.ID)
-	case err != nil:
-		return http.StatusServiceUnavailable, err
-	case user.Disabled:
-		return http.StatusForbidden, fmt.Errorf("grant %q: user is disabled", g.ID)
-	}
-	return 0, nil
 }
 
 func buildResponse(req *request, grantID string, current []access.Detail) *response {

@@ -85,7 +85,7 @@ func newFixture(t *testing.T) *fixture {
 		}
 	}
 
-	return &fixture{db: db, handler: &Handler{Grants: db, Users: db, APIKey: testKey, Now: func() time.Time { return now }}}
+	return &fixture{db: db, handler: &Handler{Store: db, APIKey: testKey, Now: func() time.Time { return now }}}
 }
 
 func grantedDetail() access.Detail {
