@@ -193,25 +193,15 @@ func intersectDetail(t, c Detail) (Detail, bool) {
 	case c.AnyModel:
 		d.Models = slices.Clone(t.Models)
 	default:
-		d.Models = intersectStrings(t.Models, c.Models)
+		d.Models = intersect(t.Models, c.Models)
 	}
-	d.Capabilities = intersectStrings(t.Capabilities, c.Capabilities)
+	d.Capabilities = intersect(t.Capabilities, c.Capabilities)
 
 	d.Expires = t.Expires
 	if d.Expires.IsZero() || (!c.Expires.IsZero() && c.Expires.Before(d.Expires)) {
 		d.Expires = c.Expires
 	}
 	return d, (d.AnyModel || len(d.Models) > 0) && len(d.Capabilities) > 0
-}
-
-func intersectStrings(a, b []string) []string {
-	var out []string
-	for _, s := range a {
-		if slices.Contains(b, s) {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // minLimits returns the lower of each limit of a and b, where nil is no

@@ -9,27 +9,11 @@ import (
 	"time"
 
 	"github.com/aiconsent/aiconsent/access"
+	"github.com/aiconsent/aiconsent/templates"
 )
 
 // dateLayout is the value format of an HTML date input.
 const dateLayout = "2006-01-02"
-
-// limitSpec names and labels one limit field of the form.
-type limitSpec struct {
-	name  string
-	label string
-	unit  string
-}
-
-// limitSpecs lists the limit fields in the order the form shows them.
-var limitSpecs = []limitSpec{
-	{"daily_spend", "Daily spending cap", "a day"},
-	{"monthly_spend", "Monthly spending cap", "a month"},
-	{"total_spend", "Total spending cap", "in total"},
-	{"requests_per_minute", "Requests per minute", "requests"},
-	{"requests_per_day", "Requests per day", "requests"},
-	{"tokens_per_minute", "Tokens per minute", "tokens"},
-}
 
 // formFieldSuffixes are the per-provider field names the form may post.
 var formFieldSuffixes = []string{"any", "model", "capability", "expires",
@@ -64,9 +48,9 @@ func (h *Handler) parseGrantForm(form url.Values, req *access.Request) ([]access
 			problems = append(problems, name+": tick at least one capability, or untick every model to leave "+name+" out.")
 		}
 
-		for _, spec := range limitSpecs {
-			if err := access.ParseLimit(&g.Limits, spec.name, form.Get(prefix+spec.name)); err != nil {
-				problems = append(problems, name+" "+strings.ToLower(spec.label)+": "+err.Error()+".")
+		for _, spec := range templates.LimitLabels {
+			if err := access.ParseLimit(&g.Limits, spec.Name, form.Get(prefix+spec.Name)); err != nil {
+				problems = append(problems, name+" "+strings.ToLower(spec.Label)+": "+err.Error()+".")
 			}
 		}
 

@@ -103,7 +103,7 @@ func (h *Handler) providerChoice(i int, d, prefill access.Detail, form url.Value
 	}
 
 	ceiling := h.Catalog.Ceiling(d)
-	for _, spec := range limitSpecs {
+	for _, spec := range templates.LimitLabels {
 		p.Limits = append(p.Limits, h.limitField(spec, prefill.Limits, ceiling, d.Limits, form, prefix))
 	}
 	return p
@@ -126,20 +126,20 @@ func (h *Handler) offeredModels(d access.Detail) []string {
 	return ids
 }
 
-func (h *Handler) limitField(spec limitSpec, prefill, ceiling, requested access.Limits, form url.Values, prefix string) templates.LimitField {
+func (h *Handler) limitField(spec templates.LimitLabel, prefill, ceiling, requested access.Limits, form url.Values, prefix string) templates.LimitField {
 	cur := h.Catalog.Currency
-	f := templates.LimitField{Name: spec.name, Label: spec.label, Money: access.IsSpendLimit(spec.name), Unit: spec.unit}
+	f := templates.LimitField{Name: spec.Name, Label: spec.Label, Money: access.IsSpendLimit(spec.Name), Unit: spec.Unit}
 	if f.Money {
-		f.Unit = cur + " " + spec.unit
+		f.Unit = cur + " " + spec.Unit
 	}
 
-	f.Value = access.FormatLimit(prefill, spec.name, cur, false)
+	f.Value = access.FormatLimit(prefill, spec.Name, cur, false)
 	if form != nil {
-		f.Value = form.Get(prefix + spec.name)
+		f.Value = form.Get(prefix + spec.Name)
 	}
 
-	max := access.FormatLimit(ceiling, spec.name, cur, true)
-	asked := access.FormatLimit(requested, spec.name, cur, true)
+	max := access.FormatLimit(ceiling, spec.Name, cur, true)
+	asked := access.FormatLimit(requested, spec.Name, cur, true)
 	switch {
 	case max != "" && asked != "":
 		f.Required = true

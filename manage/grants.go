@@ -167,9 +167,9 @@ func (h *Handler) parseEditForm(form url.Values, current []access.Detail) ([]acc
 		if len(e.Capabilities) == 0 {
 			return nil, h.providerName(d.Provider) + ": keep at least one capability, or untick every model to remove the provider."
 		}
-		for _, spec := range limitSpecs {
-			if err := access.ParseLimit(&e.Limits, spec.name, form.Get(prefix+spec.name)); err != nil {
-				return nil, h.providerName(d.Provider) + " " + strings.ToLower(spec.label) + ": " + err.Error() + "."
+		for _, spec := range templates.LimitLabels {
+			if err := access.ParseLimit(&e.Limits, spec.Name, form.Get(prefix+spec.Name)); err != nil {
+				return nil, h.providerName(d.Provider) + " " + strings.ToLower(spec.Label) + ": " + err.Error() + "."
 			}
 		}
 		next = append(next, e)
@@ -208,20 +208,4 @@ func dedupe(values []string) []string {
 		}
 	}
 	return out
-}
-
-// limitSpec names and labels one editable limit.
-type limitSpec struct {
-	name  string
-	label string
-	unit  string
-}
-
-var limitSpecs = []limitSpec{
-	{"daily_spend", "Daily spending cap", "a day"},
-	{"monthly_spend", "Monthly spending cap", "a month"},
-	{"total_spend", "Total spending cap", "in total"},
-	{"requests_per_minute", "Requests per minute", "requests"},
-	{"requests_per_day", "Requests per day", "requests"},
-	{"tokens_per_minute", "Tokens per minute", "tokens"},
 }

@@ -117,13 +117,13 @@ func (h *Handler) grantProvider(i int, d access.Detail, c usage.Counters) templa
 	}
 
 	cur := h.Catalog.Currency
-	for _, spec := range limitSpecs {
-		f := templates.LimitField{Name: spec.name, Label: spec.label, Money: access.IsSpendLimit(spec.name), Unit: spec.unit,
-			Value: access.FormatLimit(d.Limits, spec.name, cur, false)}
+	for _, spec := range templates.LimitLabels {
+		f := templates.LimitField{Name: spec.Name, Label: spec.Label, Money: access.IsSpendLimit(spec.Name), Unit: spec.Unit,
+			Value: access.FormatLimit(d.Limits, spec.Name, cur, false)}
 		if f.Money {
-			f.Unit = cur + " " + spec.unit
+			f.Unit = cur + " " + spec.Unit
 		}
-		if max := access.FormatLimit(d.Limits, spec.name, cur, true); max != "" {
+		if max := access.FormatLimit(d.Limits, spec.Name, cur, true); max != "" {
 			f.MaxHint = "At most " + max + ", the current limit."
 		} else {
 			f.MaxHint = "No limit now. You may set one."

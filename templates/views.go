@@ -138,3 +138,21 @@ type MessageView struct {
 	Title   string
 	Message string
 }
+
+// LimitLabel names and describes one limit input, by the limit's JSON
+// name.
+type LimitLabel struct {
+	Name  string
+	Label string
+	Unit  string
+}
+
+// LimitLabels are the limit inputs in the order forms show them.
+var LimitLabels = []LimitLabel{
+	{"daily_spend", "Daily spending cap", "a day"},
+	{"monthly_spend", "Monthly spending cap", "a month"},
+	{"total_spend", "Total spending cap", "in total"},
+	{"requests_per_minute", "Requests per minute", "requests"},
+	{"requests_per_day", "Requests per day", "requests"},
+	{"tokens_per_minute", "Tokens per minute", "tokens"},
+}
