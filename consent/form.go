@@ -54,7 +54,7 @@ func (h *Handler) parseGrantForm(form url.Values, req *access.Request) ([]access
 			}
 		}
 
-		expires, p := h.parseExpires(form.Get(prefix+"expires"), d)
+		expires, p := h.parseExpires(form.Get(prefix + "expires"))
 		if p != "" {
 			problems = append(problems, name+" end date: "+p)
 		}
@@ -68,24 +68,19 @@ func (h *Handler) parseGrantForm(form url.Values, req *access.Request) ([]access
 	return granted, problems
 }
 
-// parseExpires turns a date into the end of access: the start of the next
-// day in UTC, but never later than the request and the policy allow.
-func (h *Handler) parseExpires(raw string, d access.Detail) (time.Time, string) {
+// parseExpires turns the chosen date into the end of access: the start of
+// that day in UTC, so "ends on 4 March" shows as 4 March everywhere. A
+// date after the request's or the policy's end is kept as it is, for
+// CheckGrant to reject.
+func (h *Handler) parseExpires(raw string) (time.Time, string) {
 	day, err := time.Parse(dateLayout, strings.TrimSpace(raw))
 	if err != nil {
 		return time.Time{}, fmt.Sprintf("%q is not a date. Enter a date such as 2027-03-01.", raw)
 	}
-
-	now := h.Now()
-	limit := h.Catalog.MaxExpires(d, now)
-	end := day.AddDate(0, 0, 1)
-	if end.After(limit) && !day.After(limit) {
-		end = limit
+	if !day.After(h.Now()) {
+		return time.Time{}, "the date is today or in the past. Choose a later date."
 	}
-	if !end.After(now) {
-		return time.Time{}, "the date is in the past. Choose a later date."
-	}
-	return end.UTC().Truncate(time.Second), ""
+	return day.UTC(), ""
 }
 
 // unknownFields reports form fields that no consent form of this request

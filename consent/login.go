@@ -188,7 +188,7 @@ func waitText(d time.Duration) string {
 }
 
 func clientView(c *hydra.OAuth2Client) templates.ClientView {
-	v := templates.ClientView{Name: clientName(c), ClientURI: clientURI(c), Verified: clientVerified(c)}
+	v := templates.ClientView{Name: clientName(c), ClientURI: clientURI(c), Verified: clientVerified(c), FirstParty: clientFirstParty(c)}
 	if c == nil {
 		return v
 	}

@@ -36,7 +36,7 @@ func (h *Handler) consentView(c echo.Context, f *consentFlow, form url.Values, p
 		Client:    client,
 		Username:  f.user.Username,
 		Currency:  h.Catalog.Currency,
-		Remember:  form == nil || form.Get("remember") == "1",
+		Remember:  form != nil && form.Get("remember") == "1",
 		Errors:    problems,
 	}
 
@@ -67,7 +67,7 @@ func (h *Handler) providerChoice(i int, d, prefill access.Detail, form url.Value
 		Expires:         prefill.Expires.UTC().Format(dateLayout),
 		ExpiresMax:      h.Catalog.MaxExpires(d, now).UTC().Format(dateLayout),
 		ExpiresMaxText:  h.Catalog.MaxExpires(d, now).UTC().Format("2 January 2006"),
-		ExpiresMin:      now.UTC().Format(dateLayout),
+		ExpiresMin:      now.UTC().AddDate(0, 0, 1).Format(dateLayout),
 	}
 	for _, r := range strings.Split(d.Reason, "\n") {
 		if r = strings.TrimSpace(r); r != "" {

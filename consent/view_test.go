@@ -102,6 +102,7 @@ func TestParseGrantForm(t *testing.T) {
 		{"negative rate", func(f url.Values) { f.Set("p0.requests_per_minute", "-1") }, `"-1" is not valid`, 1},
 		{"date malformed", func(f url.Values) { f.Set("p0.expires", "31/01/2027") }, "is not a date", 1},
 		{"date in the past", func(f url.Values) { f.Set("p0.expires", "2026-01-01") }, "in the past", 1},
+		{"date today", func(f url.Values) { f.Set("p0.expires", "2026-12-04") }, "today", 1},
 		{"unknown field", func(f url.Values) { f.Set("p0.colour", "red") }, `unknown field "p0.colour"`, 1},
 		{"unknown provider index", func(f url.Values) { f.Set("p1.model", "gpt-4o") }, `unknown field "p1.model"`, 1},
 	}
@@ -128,29 +129,24 @@ func TestParseGrantForm(t *testing.T) {
 	}
 }
 
-func TestParseExpiresClipsToMaximum(t *testing.T) {
+func TestParseExpires(t *testing.T) {
 	h := testHandler()
-	requestedEnd := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
-	d := access.Detail{Provider: "openai", Expires: requestedEnd}
 
 	tests := []struct {
-		day  string
-		want time.Time
+		day         string
+		want        time.Time
+		wantProblem string
 	}{
-		{"2027-01-31", time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)},
-		{"2027-03-01", requestedEnd},
-		{"2026-12-04", time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)},
+		{"2027-03-04", time.Date(2027, 3, 4, 0, 0, 0, 0, time.UTC), ""},
+		{"2026-12-05", time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC), ""},
+		{"2026-12-04", time.Time{}, "today or in the past"},
+		{"2025-01-01", time.Time{}, "today or in the past"},
+		{"04/03/2027", time.Time{}, "is not a date"},
 	}
 	for _, tt := range tests {
-		got, problem := h.parseExpires(tt.day, d)
-		if problem != "" || !got.Equal(tt.want) {
-			t.Errorf("parseExpires(%q) = %v, %q; want %v", tt.day, got, problem, tt.want)
+		got, problem := h.parseExpires(tt.day)
+		if !got.Equal(tt.want) || !strings.Contains(problem, tt.wantProblem) || (tt.wantProblem == "" && problem != "") {
+			t.Errorf("parseExpires(%q) = %v, %q; want %v, %q", tt.day, got, problem, tt.want, tt.wantProblem)
 		}
-	}
-
-	// A day after the maximum is kept as the start of the next day, and
-	// the catalog's CheckGrant rejects it.
-	if got, _ := h.parseExpires("2027-03-05", d); !got.After(requestedEnd) {
-		t.Errorf("parseExpires beyond the maximum = %v; want a time after %v for CheckGrant to reject", got, requestedEnd)
 	}
 }

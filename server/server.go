@@ -7,7 +7,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -118,7 +117,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	db, err := sqlite.Open(ctx, cfg.DatabasePath)
 	if err != nil {
-		return nil, fmt.Errorf("open database %q: %w", cfg.DatabasePath, err)
+		return nil, err
 	}
 
 	admin := NewHydraClient(cfg.HydraAdminURL)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aiconsent/aiconsent/access"
+	"github.com/aiconsent/aiconsent/account"
 	"github.com/aiconsent/aiconsent/money"
 )
 
@@ -68,8 +69,22 @@ func newGrant(id, subject, clientID, challenge string) *access.Grant {
 
 func createGrant(t *testing.T, db *DB, g *access.Grant) {
 	t.Helper()
+	ensureUser(t, db, g.Subject)
 	if err := db.CreateGrant(context.Background(), g); err != nil {
 		t.Fatalf("CreateGrant(%s) error = %v", describe(g), err)
+	}
+}
+
+// ensureUser creates an enabled account for subject unless one exists:
+// usage checks refuse grants whose account is missing.
+func ensureUser(t testing.TB, db *DB, subject string) {
+	t.Helper()
+	if _, err := db.FindUserBySubject(context.Background(), subject); err == nil {
+		return
+	}
+	u := newUser(subject, subject)
+	if err := db.CreateUser(context.Background(), u); err != nil && !errors.Is(err, account.ErrUserExists) {
+		t.Fatalf("CreateUser(%q) error = %v", subject, err)
 	}
 }
 

@@ -232,8 +232,8 @@ func countRowsTx(t *testing.T, tx *sql.Tx, table string) int {
 func TestIsUniqueViolation(t *testing.T) {
 	db, _ := openTestDB(t)
 	ctx := context.Background()
-	createGrant(t, db, newGrant("grant-1", "subject-1", "client-1", "challenge-1"))
 	createUser(t, db, newUser("subject-1", "alice"))
+	createGrant(t, db, newGrant("grant-1", "subject-1", "client-1", "challenge-1"))
 
 	insertGrantRow := func(id, subject, challenge string) error {
 		_, err := db.db.ExecContext(ctx, `

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/aiconsent/aiconsent/access"
+	"github.com/aiconsent/aiconsent/usage"
 )
 
 func TestFindGrantForToken(t *testing.T) {
@@ -47,5 +48,32 @@ func TestFindGrantForToken(t *testing.T) {
 
 	if _, _, err := db.FindGrantForToken(ctx, "gr_unknown"); !errors.Is(err, access.ErrGrantNotFound) {
 		t.Errorf("FindGrantForToken(unknown) error = %v; want %v", err, access.ErrGrantNotFound)
+	}
+}
+
+// TestUsageRefusesDisabledAccount checks that a disabled account's grant
+// can neither reserve nor pass introspection, like its token refreshes.
+func TestUsageRefusesDisabledAccount(t *testing.T) {
+	db, _ := openTestDB(t)
+	ctx := context.Background()
+	g := usageGrant("gr_owner", access.Limits{})
+	createGrant(t, db, g)
+	store := db.UsageStore(usage.Calendar{})
+
+	if _, err := store.Reserve(ctx, hold(g.ID, 1000)); err != nil {
+		t.Fatalf("Reserve while enabled: %v", err)
+	}
+	if err := db.SetUserDisabled(ctx, g.Subject, true); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err := store.Reserve(ctx, hold(g.ID, 1000))
+	var refusal *usage.Refusal
+	if !errors.As(err, &refusal) || refusal.Reason != usage.ReasonGrantRevoked {
+		t.Errorf("Reserve while disabled = %v; want a %q refusal", err, usage.ReasonGrantRevoked)
+	}
+	report, err := store.Report(ctx, g.ID)
+	if err != nil || !report.OwnerDisabled {
+		t.Errorf("Report while disabled = %+v, %v; want OwnerDisabled", report, err)
 	}
 }

@@ -64,12 +64,16 @@ func (s *UsageStore) Reserve(ctx context.Context, h usage.Hold) (*usage.Reservat
 	}
 	defer tx.Rollback()
 
-	status, details, err := readGrantLimits(ctx, tx, h.GrantID)
+	status, details, ownerEnabled, err := readGrantLimits(ctx, tx, h.GrantID)
 	if errors.Is(err, access.ErrGrantNotFound) {
 		return nil, &usage.Refusal{Reason: usage.ReasonGrantNotFound, Description: fmt.Sprintf("grant %q does not exist", h.GrantID)}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reserve on grant %q: %w", h.GrantID, err)
+	}
+	if !ownerEnabled {
+		return nil, &usage.Refusal{Reason: usage.ReasonGrantRevoked,
+			Description: fmt.Sprintf("the account that gave grant %q is disabled or deleted", h.GrantID)}
 	}
 	counters, err := s.readCounters(ctx, tx, h.GrantID, h.Provider, now)
 	if err != nil {
@@ -91,24 +95,29 @@ func (s *UsageStore) Reserve(ctx context.Context, h usage.Hold) (*usage.Reservat
 	return r, nil
 }
 
-// readGrantLimits returns the status and details of a grant, or
+// readGrantLimits returns the status and details of a grant, and reports
+// whether the account that gave it exists and is enabled, or returns
 // access.ErrGrantNotFound.
-func readGrantLimits(ctx context.Context, tx *sql.Tx, grantID string) (access.Status, []access.Detail, error) {
+func readGrantLimits(ctx context.Context, tx *sql.Tx, grantID string) (access.Status, []access.Detail, bool, error) {
 	var status access.Status
 	var details string
-	err := tx.QueryRowContext(ctx, `SELECT status, details FROM grants WHERE id = ?`, grantID).Scan(&status, &details)
+	var disabled sql.NullInt64
+	err := tx.QueryRowContext(ctx, `
+		SELECT g.status, g.details, u.disabled
+		FROM grants g LEFT JOIN users u ON u.subject = g.subject
+		WHERE g.id = ?`, grantID).Scan(&status, &details, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil, access.ErrGrantNotFound
+		return "", nil, false, access.ErrGrantNotFound
 	}
 	if err != nil {
-		return "", nil, fmt.Errorf("read grant: %w", err)
+		return "", nil, false, fmt.Errorf("read grant: %w", err)
 	}
 
 	decoded, err := decodeDetails(details)
 	if err != nil {
-		return "", nil, err
+		return "", nil, false, err
 	}
-	return status, decoded, nil
+	return status, decoded, disabled.Valid && disabled.Int64 == 0, nil
 }
 
 // readCounters returns the counters of a grant's provider in the periods
@@ -592,8 +601,12 @@ func (s *UsageStore) Report(ctx context.Context, grantID string) (*usage.Report,
 
 	r := &usage.Report{GrantID: grantID, At: now, Counters: map[string]usage.Counters{}}
 	var details string
-	err = tx.QueryRowContext(ctx, `SELECT subject, client_id, status, details FROM grants WHERE id = ?`, grantID).
-		Scan(&r.Subject, &r.ClientID, &r.Status, &details)
+	var disabled sql.NullInt64
+	err = tx.QueryRowContext(ctx, `
+		SELECT g.subject, g.client_id, g.status, g.details, u.disabled
+		FROM grants g LEFT JOIN users u ON u.subject = g.subject
+		WHERE g.id = ?`, grantID).
+		Scan(&r.Subject, &r.ClientID, &r.Status, &details, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("report usage of grant %q: %w", grantID, access.ErrGrantNotFound)
 	}
@@ -603,6 +616,7 @@ func (s *UsageStore) Report(ctx context.Context, grantID string) (*usage.Report,
 	if r.Details, err = decodeDetails(details); err != nil {
 		return nil, fmt.Errorf("report usage of grant %q: %w", grantID, err)
 	}
+	r.OwnerDisabled = !disabled.Valid || disabled.Int64 != 0
 
 	for _, d := range r.Details {
 		c, err := s.readCounters(ctx, tx, grantID, d.Provider, now)

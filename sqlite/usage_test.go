@@ -782,6 +782,7 @@ func openBenchDB(b *testing.B) *DB {
 	}
 	b.Cleanup(func() { db.Close() })
 	g := usageGrant("gr_bench", access.Limits{DailySpend: amount(money.Max), RequestsPerMinute: count(access.MaxCount)})
+	ensureUser(b, db, g.Subject)
 	if err := db.CreateGrant(context.Background(), g); err != nil {
 		b.Fatal(err)
 	}

@@ -28,8 +28,13 @@ type LoginView struct {
 // ClientView is an OAuth 2.0 client as its Hydra record describes it.
 // Verified is true only when an admin marked the client as verified.
 type ClientView struct {
-	ID        string
-	Name      string
+	ID   string
+	Name string
+
+	// FirstParty is set for this app's own client, such as the "My
+	// grants" sign-in, which asks for no AI access.
+	FirstParty bool
+
 	LogoURI   string
 	ClientURI string
 	PolicyURI string

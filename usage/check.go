@@ -114,7 +114,7 @@ func checkStatus(status access.Status, grantID string) error {
 	case access.StatusActive:
 		return nil
 	case access.StatusPaused:
-		return &Refusal{Reason: ReasonGrantPaused, Description: fmt.Sprintf("grant %q is paused by the person who gave it; it may be resumed later", grantID)}
+		return &Refusal{Reason: ReasonGrantPaused, Description: fmt.Sprintf("grant %q is paused; it may be resumed later", grantID)}
 	case access.StatusReplaced:
 		return &Refusal{Reason: ReasonGrantRevoked, Description: fmt.Sprintf("grant %q was replaced by a newer consent; the app must use its new token", grantID)}
 	}

@@ -15,6 +15,11 @@ type Report struct {
 	ClientID string
 	Status   access.Status
 
+	// OwnerDisabled reports whether the account that gave the grant is
+	// disabled or deleted: its grants may not be used, whatever Status
+	// says.
+	OwnerDisabled bool
+
 	// Details are the details as currently granted.
 	Details []access.Detail
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aiconsent/aiconsent/access"
+	"github.com/aiconsent/aiconsent/account"
 	"github.com/aiconsent/aiconsent/money"
 	"github.com/aiconsent/aiconsent/sqlite"
 	"github.com/aiconsent/aiconsent/usage"
@@ -118,6 +120,10 @@ func (a *api) addGrant(id, subject, clientID string, limits access.Limits, expir
 			Expires:      expires,
 		}},
 		Scopes: []string{"ai:openai:gpt-4o-mini:chat"},
+	}
+	u := &account.User{Subject: subject, Username: "user-" + subject, PasswordHash: "unused"}
+	if err := a.db.CreateUser(context.Background(), u); err != nil && !errors.Is(err, account.ErrUserExists) {
+		a.t.Fatalf("CreateUser(%q) error = %v", subject, err)
 	}
 	if err := a.db.CreateGrant(context.Background(), g); err != nil {
 		a.t.Fatalf("CreateGrant(%q) error = %v", id, err)
@@ -286,6 +292,8 @@ func TestRefusals(t *testing.T) {
 	}{
 		{name: "model not granted", body: fmt.Sprintf(body, "gr_ok", "o3-mini", "chat", "0.001"), status: 403, reason: "not_granted", mentions: `model "o3-mini"`},
 		{name: "capability not granted", body: fmt.Sprintf(body, "gr_ok", "gpt-4o", "vision", "0.001"), status: 403, reason: "not_granted", mentions: `capability "vision"`},
+		{name: "unknown model priced by tokens", body: `{"grant_id":"gr_ok","provider":"openai","model":"gpt-9","capability":"chat","input_tokens":10,"max_tokens":8}`, status: 403, reason: "not_granted", mentions: `model "gpt-9"`},
+		{name: "unknown provider priced by tokens", body: `{"grant_id":"gr_ok","provider":"mistral","model":"x","capability":"chat","input_tokens":10,"max_tokens":8}`, status: 403, reason: "not_granted", mentions: `provider "mistral"`},
 		{
 			name: "budget exhausted", body: fmt.Sprintf(body, "gr_ok", "gpt-4o", "chat", "0.0095"), status: 402, reason: "budget_exhausted", mentions: "monthly spend cap",
 			check: func(t *testing.T, r reply) {
@@ -415,7 +423,6 @@ func TestMalformedRequests(t *testing.T) {
 		{"amount negative", reserve, "application/json", `{"grant_id":"gr_bad","provider":"openai","model":"gpt-4o","capability":"chat","amount":"-1"}`, "amount"},
 		{"amount as boolean", reserve, "application/json", `{"grant_id":"gr_bad","provider":"openai","model":"gpt-4o","capability":"chat","amount":true}`, "amount"},
 		{"negative tokens", reserve, "application/json", `{"grant_id":"gr_bad","provider":"openai","model":"gpt-4o","capability":"chat","input_tokens":-5,"max_tokens":10}`, "input_tokens"},
-		{"tokens for unpriced model", reserve, "application/json", `{"grant_id":"gr_bad","provider":"openai","model":"local","capability":"chat","input_tokens":5}`, "model"},
 		{"settle without usage", settlePath(id), "application/json", `{}`, "amount"},
 		{"settle tokens as string", settlePath(id), "application/json", `{"output_tokens":"7"}`, "output_tokens"},
 		{"settle unknown field", settlePath(id), "application/json", `{"cost":"0.1"}`, "cost"},

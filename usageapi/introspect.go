@@ -77,7 +77,7 @@ func (h *Handler) extendAnswer(c echo.Context, answer map[string]any) error {
 	if err != nil {
 		return h.writeFailure(c, "introspect", err)
 	}
-	if report.Status != access.StatusActive && report.Status != access.StatusPaused {
+	if report.Status != access.StatusActive && report.Status != access.StatusPaused || report.OwnerDisabled {
 		return inactive(c)
 	}
 

@@ -85,7 +85,7 @@ func (h *Handler) reserve(c echo.Context) error {
 func (h *Handler) reserveHold(c echo.Context, req usage.Request, tokenDetails []access.Detail) error {
 	hold, err := usage.NewHold(h.Catalog, req)
 	if err != nil {
-		return h.writeFailure(c, "reserve", err)
+		return h.writeFailure(c, "reserve", h.notGrantedFirst(c, req, err))
 	}
 	if tokenDetails != nil {
 		if _, err := usage.CheckDetail(tokenDetails, hold, h.Now()); err != nil {
@@ -98,6 +98,26 @@ func (h *Handler) reserveHold(c echo.Context, req usage.Request, tokenDetails []
 		return h.writeFailure(c, "reserve", err)
 	}
 	return writeJSON(c, http.StatusCreated, newReservationJSON(r, h.Catalog.Currency))
+}
+
+// notGrantedFirst returns a not_granted refusal instead of err when the
+// request names a provider, model or capability the grant does not
+// include: telling the caller to send an amount for a model it may not use
+// at all would mislead. Only failed requests pay for this read.
+func (h *Handler) notGrantedFirst(c echo.Context, req usage.Request, err error) error {
+	var refusal *usage.Refusal
+	if !errors.As(err, &refusal) || refusal.Field != "model" || req.Model == "" {
+		return err
+	}
+	report, rerr := h.Store.Report(c.Request().Context(), req.GrantID)
+	if rerr != nil {
+		return err
+	}
+	probe := usage.Hold{GrantID: req.GrantID, Provider: req.Provider, Model: req.Model, Capability: req.Capability}
+	if _, cerr := usage.CheckDetail(report.Details, probe, h.Now()); cerr != nil {
+		return cerr
+	}
+	return err
 }
 
 // tokenGrant introspects an app's access token and returns the grant id

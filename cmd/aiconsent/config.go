@@ -1,16 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/aiconsent/aiconsent/access"
 	"github.com/aiconsent/aiconsent/server"
+	"github.com/aiconsent/aiconsent/sqlite"
 	"github.com/aiconsent/aiconsent/usage"
 	"github.com/aiconsent/aiconsent/usageapi"
 )
@@ -84,7 +87,7 @@ func readServeConfig(getenv func(string) string, logOut io.Writer) (serveConfig,
 
 	cat, err := access.LoadCatalog(getenv("AICONSENT_CATALOG"))
 	if err != nil {
-		return cfg, fmt.Errorf("AICONSENT_CATALOG=%q: %w", getenv("AICONSENT_CATALOG"), err)
+		return cfg, fmt.Errorf("AICONSENT_CATALOG=%q: %w; point it at a YAML or JSON catalog such as a copy of access/catalog.yaml, or unset it for the built-in one", getenv("AICONSENT_CATALOG"), err)
 	}
 	cfg.server.Catalog = cat
 
@@ -108,6 +111,18 @@ func readServeConfig(getenv func(string) string, logOut io.Writer) (serveConfig,
 	}
 	cfg.server.Logger = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 	return cfg, nil
+}
+
+// openExistingDatabase opens the database that aiconsent serve uses, for
+// admin commands. Unlike serve it never creates the file, so a mistyped
+// or unset AICONSENT_DATABASE is reported instead of creating an empty
+// database elsewhere.
+func openExistingDatabase(ctx context.Context, getenv func(string) string) (*sqlite.DB, error) {
+	path := getenvDefault(getenv, "AICONSENT_DATABASE", "aiconsent.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("database AICONSENT_DATABASE=%q not found: set it to the file aiconsent serve uses, for example AICONSENT_DATABASE=.demo/aiconsent.db", path)
+	}
+	return sqlite.Open(ctx, path)
 }
 
 // readURL reads an absolute http or https URL from the named variable.

@@ -2,8 +2,11 @@ package main
 
 import (
 	"io"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/aiconsent/aiconsent/sqlite"
 )
 
 func TestReadServeConfig(t *testing.T) {
@@ -76,6 +79,11 @@ func TestUserAddRejectsPasswordArgument(t *testing.T) {
 
 func TestSpendCommand(t *testing.T) {
 	db := t.TempDir() + "/spend.db"
+	created, err := sqlite.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Close()
 	getenv := func(k string) string {
 		if k == "AICONSENT_DATABASE" {
 			return db
@@ -107,5 +115,25 @@ func TestSpendCommand(t *testing.T) {
 				t.Errorf("run(%q) printed %q; want %q", tt.args, out.String(), tt.want)
 			}
 		})
+	}
+}
+
+func TestAdminCommandsNeedExistingDatabase(t *testing.T) {
+	missing := t.TempDir() + "/missing.db"
+	getenv := func(k string) string {
+		if k == "AICONSENT_DATABASE" {
+			return missing
+		}
+		return ""
+	}
+	for _, args := range [][]string{{"grant", "list"}, {"spend"}, {"grant", "pause", "gr_x"}, {"user", "disable", "-username", "x"}} {
+		var out, errOut strings.Builder
+		err := run(t.Context(), args, getenv, strings.NewReader(""), &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), "not found") {
+			t.Errorf("run(%q) = %v; want a database not found error", args, err)
+		}
+		if _, statErr := os.Stat(missing); statErr == nil {
+			t.Fatalf("run(%q) created %s", args, missing)
+		}
 	}
 }

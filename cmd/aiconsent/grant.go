@@ -25,10 +25,9 @@ func runGrant(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("%w: expected \"grant list\", \"grant pause ID\", \"grant resume ID\" or \"grant revoke ID\"", errUsage)
 	}
 
-	path := getenvDefault(getenv, "AICONSENT_DATABASE", "aiconsent.db")
-	db, err := sqlite.Open(ctx, path)
+	db, err := openExistingDatabase(ctx, getenv)
 	if err != nil {
-		return fmt.Errorf("open database %q: %w", path, err)
+		return err
 	}
 	defer db.Close()
 
@@ -118,10 +117,9 @@ func setUserDisabled(ctx context.Context, args []string, getenv func(string) str
 		return fmt.Errorf("%w: -username is required", errUsage)
 	}
 
-	path := getenvDefault(getenv, "AICONSENT_DATABASE", "aiconsent.db")
-	db, err := sqlite.Open(ctx, path)
+	db, err := openExistingDatabase(ctx, getenv)
 	if err != nil {
-		return fmt.Errorf("open database %q: %w", path, err)
+		return err
 	}
 	defer db.Close()
 

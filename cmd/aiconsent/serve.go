@@ -18,7 +18,7 @@ func serve(ctx context.Context, cfg serveConfig) error {
 
 	srv, err := server.New(ctx, cfg.server)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w; set AICONSENT_DATABASE to a file in a writable directory, for example AICONSENT_DATABASE=/var/lib/aiconsent/aiconsent.db", err)
 	}
 	defer srv.Close()
 

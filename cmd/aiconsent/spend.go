@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aiconsent/aiconsent/access"
-	"github.com/aiconsent/aiconsent/sqlite"
 	"github.com/aiconsent/aiconsent/usage"
 )
 
@@ -43,10 +42,9 @@ func listSpend(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("AICONSENT_CATALOG=%q: %w", getenv("AICONSENT_CATALOG"), err)
 	}
 
-	path := getenvDefault(getenv, "AICONSENT_DATABASE", "aiconsent.db")
-	db, err := sqlite.Open(ctx, path)
+	db, err := openExistingDatabase(ctx, getenv)
 	if err != nil {
-		return fmt.Errorf("open database %q: %w", path, err)
+		return err
 	}
 	defer db.Close()
 

@@ -16,7 +16,7 @@ CREATE INDEX grant_audit_grant ON grant_audit (grant_id, id);
 -- same transaction that marks the grant revoked and deleted once Hydra's
 -- admin API has deleted the consent sessions of the subject and client.
 CREATE TABLE pending_revocations (
-	id           INTEGER PRIMARY KEY,
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	subject      TEXT NOT NULL,
 	client_id    TEXT NOT NULL,
 	attempts     INTEGER NOT NULL DEFAULT 0,
