@@ -2,6 +2,8 @@ package account
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"time"
 )
@@ -13,9 +15,24 @@ var ErrSessionNotFound = errors.New("session not found")
 // "My grants". Stores keep only a hash of the session token, so a copy of
 // the database cannot be used to sign in.
 type Session struct {
-	Subject   string
+	Subject string
+
+	// HydraSessionID is the sid of Hydra's login session that signed the
+	// person in, so signing out can end that session too.
+	HydraSessionID string
+
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+// SessionCookie is the name of the cookie that holds a session token.
+const SessionCookie = "aiconsent_session"
+
+// HashSessionToken returns the form in which stores keep a session token:
+// the lowercase hex SHA-256 of it.
+func HashSessionToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }
 
 // SessionStore stores browser sessions and changes accounts.

@@ -27,6 +27,10 @@ type Handler struct {
 	Users    account.Store
 	Throttle *account.Throttle
 
+	// Sessions, when set, are this app's own page sessions, such as "My
+	// grants", which end with an accepted logout too.
+	Sessions account.SessionStore
+
 	// LoginRememberFor is how long Hydra remembers a sign-in when the
 	// person ticks "keep me signed in".
 	LoginRememberFor time.Duration

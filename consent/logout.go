@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/aiconsent/aiconsent/account"
 	"github.com/aiconsent/aiconsent/templates"
 	"github.com/aiconsent/aiconsent/web"
 )
@@ -52,5 +53,22 @@ func (h *Handler) submitLogout(c echo.Context) error {
 	if err != nil {
 		return hydraError("accept logout request", resp, err)
 	}
+	if err := h.endPageSession(c); err != nil {
+		return err
+	}
 	return redirect(c, to)
+}
+
+// endPageSession ends this app's own page session in this browser, so a
+// logout through Hydra also signs the person out of "My grants".
+func (h *Handler) endPageSession(c echo.Context) error {
+	cookie, err := c.Cookie(account.SessionCookie)
+	if h.Sessions == nil || err != nil || cookie.Value == "" {
+		return nil
+	}
+	if err := h.Sessions.DeleteSession(c.Request().Context(), account.HashSessionToken(cookie.Value)); err != nil {
+		return web.Internal(err)
+	}
+	c.SetCookie(&http.Cookie{Name: account.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	return nil
 }

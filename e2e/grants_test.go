@@ -285,3 +285,55 @@ func TestAdminPausesGrant(t *testing.T) {
 		t.Errorf("grant status = %q; want paused", g.Status)
 	}
 }
+
+// TestSignOutEndsSessions signs in with "keep me signed in", then checks
+// that signing out of My grants, and logging out through Hydra, each leave
+// the browser signed out of both My grants and Hydra.
+func TestSignOutEndsSessions(t *testing.T) {
+	s := startStack(t)
+
+	signInRemembered := func(b *browser) *page {
+		t.Helper()
+		p := b.open(s.appURL + "/grants")
+		action, form := p.form(t, `form[action="/login"]`)
+		form.Set("username", testUser)
+		form.Set("password", testPassword)
+		form.Set("remember", "1")
+		p = b.post(action, form)
+		if p.doc == nil || p.doc.Find(`[data-testid="grants-page"]`).Length() != 1 {
+			t.Fatalf("expected My grants after sign-in, got status %d: %s", p.status, p.text())
+		}
+		return p
+	}
+	wantLoginPage := func(b *browser, when string) {
+		t.Helper()
+		p := b.open(s.appURL + "/grants")
+		if p.doc == nil || p.doc.Find(`[data-testid="login-page"]`).Length() != 1 {
+			t.Errorf("%s: /grants shows status %d without asking for the password: %s", when, p.status, p.text())
+		}
+	}
+
+	t.Run("My grants sign out", func(t *testing.T) {
+		b := newBrowser(t, s)
+		p := signInRemembered(b)
+		if again := b.open(s.appURL + "/grants"); again.doc.Find(`[data-testid="grants-page"]`).Length() != 1 {
+			t.Fatal("a second visit asked to sign in again; the test cannot show sign-out")
+		}
+		action, form := p.form(t, `form[action="/grants/signout"]`)
+		b.post(action, form)
+		wantLoginPage(b, "after signing out of My grants")
+	})
+
+	t.Run("Hydra logout", func(t *testing.T) {
+		b := newBrowser(t, s)
+		signInRemembered(b)
+		p := b.open(s.hydra.PublicURL + "/oauth2/sessions/logout")
+		if p.doc == nil || p.doc.Find(`[data-testid="logout-page"]`).Length() != 1 {
+			t.Fatalf("expected the logout page, got status %d: %s", p.status, p.text())
+		}
+		action, form := p.form(t, "form")
+		form.Set("action", "accept")
+		b.post(action, form)
+		wantLoginPage(b, "after logging out through Hydra")
+	})
+}

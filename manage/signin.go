@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,21 +23,20 @@ import (
 )
 
 const (
-	sessionCookie = "aiconsent_session"
-	signInCookie  = "aiconsent_signin"
-	signInTTL     = 10 * time.Minute
+	signInCookie = "aiconsent_signin"
+	signInTTL    = 10 * time.Minute
 )
 
 // currentUser returns the signed-in user, or nil when the browser has no
 // valid session.
 func (h *Handler) currentUser(c echo.Context) (*account.User, error) {
-	cookie, err := c.Cookie(sessionCookie)
+	cookie, err := c.Cookie(account.SessionCookie)
 	if err != nil || cookie.Value == "" {
 		return nil, nil
 	}
 
 	ctx := c.Request().Context()
-	s, err := h.Sessions.FindSession(ctx, hashToken(cookie.Value))
+	s, err := h.Sessions.FindSession(ctx, account.HashSessionToken(cookie.Value))
 	if errors.Is(err, account.ErrSessionNotFound) {
 		return nil, nil
 	}
@@ -107,24 +105,25 @@ func (h *Handler) signInCallback(c echo.Context) error {
 		return web.BadRequest("Sign-in failed", "The sign-in response does not match this browser's sign-in. Open My grants again to sign in.")
 	}
 
-	subject, err := h.redeem(c, c.QueryParam("code"), verifier)
+	subject, sid, err := h.redeem(c, c.QueryParam("code"), verifier)
 	if err != nil {
 		return err
 	}
 
 	token := rand.Text() + rand.Text()
-	s := account.Session{Subject: subject, ExpiresAt: h.Now().Add(h.SessionLifetime)}
-	if err := h.Sessions.CreateSession(c.Request().Context(), hashToken(token), s); err != nil {
+	s := account.Session{Subject: subject, HydraSessionID: sid, ExpiresAt: h.Now().Add(h.SessionLifetime)}
+	if err := h.Sessions.CreateSession(c.Request().Context(), account.HashSessionToken(token), s); err != nil {
 		return web.Internal(err)
 	}
-	h.setCookie(c, sessionCookie, token, "/", h.SessionLifetime)
+	h.setCookie(c, account.SessionCookie, token, "/", h.SessionLifetime)
 	h.Log.Info("signed in to My grants", slog.String("request_id", web.RequestID(c)), slog.String("subject", subject))
 	return c.Redirect(http.StatusSeeOther, returnTo)
 }
 
 // redeem exchanges an authorization code at Hydra's token endpoint and
-// returns the subject of the access token.
-func (h *Handler) redeem(c echo.Context, code, verifier string) (string, error) {
+// returns the subject of the access token and the sid of Hydra's login
+// session.
+func (h *Handler) redeem(c echo.Context, code, verifier string) (string, string, error) {
 	form := url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {code},
@@ -134,21 +133,22 @@ func (h *Handler) redeem(c echo.Context, code, verifier string) (string, error) 
 	}
 	req, err := http.NewRequestWithContext(c.Request().Context(), http.MethodPost, h.HydraTokenURL.String(), strings.NewReader(form.Encode()))
 	if err != nil {
-		return "", web.Internal(err)
+		return "", "", web.Internal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := h.HTTPClient.Do(req)
 	if err != nil {
-		return "", web.Unavailable(fmt.Errorf("hydra token endpoint: %w", err))
+		return "", "", web.Unavailable(fmt.Errorf("hydra token endpoint: %w", err))
 	}
 	defer resp.Body.Close()
 
 	var tok struct {
 		AccessToken string `json:"access_token"`
+		IDToken     string `json:"id_token"`
 		Error       string `json:"error"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&tok); err != nil || resp.StatusCode != http.StatusOK {
-		return "", &web.Error{Status: http.StatusBadGateway, Title: "Sign-in failed",
+		return "", "", &web.Error{Status: http.StatusBadGateway, Title: "Sign-in failed",
 			Message: "The sign-in could not be completed. Open My grants again to sign in.",
 			Err:     fmt.Errorf("hydra token endpoint: status %d, error %q: %v", resp.StatusCode, tok.Error, err)}
 	}
@@ -156,26 +156,64 @@ func (h *Handler) redeem(c echo.Context, code, verifier string) (string, error) 
 	in, iresp, err := h.Hydra.OAuth2API.IntrospectOAuth2Token(c.Request().Context()).Token(tok.AccessToken).Execute()
 	if err != nil {
 		if iresp == nil {
-			return "", web.Unavailable(err)
+			return "", "", web.Unavailable(err)
 		}
-		return "", web.Internal(fmt.Errorf("hydra introspection: %w", err))
+		return "", "", web.Internal(fmt.Errorf("hydra introspection: %w", err))
 	}
 	if !in.Active || in.GetClientId() != h.ClientID || in.GetSub() == "" {
-		return "", web.Internal(errors.New("hydra introspection: the new token is inactive or not this app's"))
+		return "", "", web.Internal(errors.New("hydra introspection: the new token is inactive or not this app's"))
 	}
-	return in.GetSub(), nil
+	return in.GetSub(), idTokenSID(tok.IDToken), nil
 }
 
-// signOut ends the "My grants" session. Hydra's own login session stays,
-// as it does for any other app.
+// idTokenSID returns the sid claim of an ID token, or "". The signature is
+// not checked: the token came straight from Hydra's token endpoint, and
+// the sid only names the login session to end at sign-out.
+func idTokenSID(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		SID string `json:"sid"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return ""
+	}
+	return claims.SID
+}
+
+// signOut ends the "My grants" session and the Hydra login session
+// behind it, so the next visitor of a shared browser is asked to sign in.
 func (h *Handler) signOut(c echo.Context) error {
-	if cookie, err := c.Cookie(sessionCookie); err == nil && cookie.Value != "" {
-		if err := h.Sessions.DeleteSession(c.Request().Context(), hashToken(cookie.Value)); err != nil {
+	ctx := c.Request().Context()
+	if cookie, err := c.Cookie(account.SessionCookie); err == nil && cookie.Value != "" {
+		hash := account.HashSessionToken(cookie.Value)
+		if s, err := h.Sessions.FindSession(ctx, hash); err == nil && s.HydraSessionID != "" {
+			h.endHydraSession(c, s.HydraSessionID)
+		}
+		if err := h.Sessions.DeleteSession(ctx, hash); err != nil {
 			return web.Internal(err)
 		}
 	}
-	h.setCookie(c, sessionCookie, "", "/", -1)
+	h.setCookie(c, account.SessionCookie, "", "/", -1)
 	return c.Redirect(http.StatusSeeOther, "/grants/signed-out")
+}
+
+// endHydraSession ends one Hydra login session. A failure is logged and
+// otherwise ignored: this app's own session still ends.
+func (h *Handler) endHydraSession(c echo.Context, sid string) {
+	resp, err := h.Hydra.OAuth2API.RevokeOAuth2LoginSessions(c.Request().Context()).Sid(sid).Execute()
+	if resp != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		h.Log.Warn("ending Hydra's login session failed", slog.String("request_id", web.RequestID(c)), slog.Any("error", err))
+	}
 }
 
 // ensureClient registers this app's own public client in Hydra, or
@@ -243,9 +281,4 @@ func localPath(encoded string) string {
 		return "/grants"
 	}
 	return p
-}
-
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }

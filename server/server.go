@@ -136,6 +136,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Grants:   db,
 		Users:    db,
 		Throttle: account.NewThrottle(cfg.Now),
+		Sessions: db,
 		Now:      cfg.Now,
 		Log:      cfg.Logger,
 	}

@@ -24,8 +24,8 @@ func (db *DB) CreateSession(ctx context.Context, tokenHash string, s account.Ses
 	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, formatTime(now)); err != nil {
 		return fmt.Errorf("create session: delete expired: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, subject, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-		tokenHash, s.Subject, formatTime(now), formatTime(s.ExpiresAt.UTC()))
+	_, err = tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, subject, hydra_sid, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		tokenHash, s.Subject, s.HydraSessionID, formatTime(now), formatTime(s.ExpiresAt.UTC()))
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -43,8 +43,8 @@ func (db *DB) FindSession(ctx context.Context, tokenHash string) (*account.Sessi
 
 	var s account.Session
 	var created, expires string
-	err = tx.QueryRowContext(ctx, `SELECT subject, created_at, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?`,
-		tokenHash, formatTime(db.Now().UTC())).Scan(&s.Subject, &created, &expires)
+	err = tx.QueryRowContext(ctx, `SELECT subject, hydra_sid, created_at, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?`,
+		tokenHash, formatTime(db.Now().UTC())).Scan(&s.Subject, &s.HydraSessionID, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, account.ErrSessionNotFound
 	}
