@@ -11,7 +11,7 @@ FUZZTIME ?= 5m
 .PHONY: help build hydra generate demo test fuzz screenshots clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## Build bin/aiconsent, bin/demoapp and bin/demo
 	$(GO) build -o bin/aiconsent ./cmd/aiconsent

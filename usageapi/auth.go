@@ -31,7 +31,7 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="`+realm+`", Basic realm="`+realm+`"`)
 			return writeError(c, http.StatusUnauthorized, errorBody{
 				Error:       "invalid_client",
-				Description: "a resource-server key is missing or wrong; send the key in an Authorization: Bearer header",
+				Description: "a resource-server key is missing or wrong; send the key as Authorization: Bearer <key>, or with HTTP Basic as <name>:<key>",
 			})
 		}
 
