@@ -51,6 +51,44 @@ var pageStates = []struct {
 		tb.follow(chromedp.Click(chromedp.CSS(`button[value="reject"]`)))
 		tb.waitFor("message-page")
 	}},
+	{"my grants", func(t *testing.T, s *stack, tb *tab) {
+		g := tb.allowExampleApp(s)
+		s.spend(t, g.id, "1.25")
+		tb.openGrants(s, s.user)
+		tb.waitFor("spend-chart")
+	}},
+	{"my grants with the edit form open", func(t *testing.T, s *stack, tb *tab) {
+		g := tb.allowExampleApp(s)
+		tb.openGrants(s, s.user)
+		tb.openEditForm(g.id)
+	}},
+	{"my grants paused", func(t *testing.T, s *stack, tb *tab) {
+		g := tb.allowExampleApp(s)
+		tb.openGrants(s, s.user)
+		tb.follow(chromedp.Click(inCard(g.id, `[data-testid="pause"]`)))
+		tb.waitFor("resume")
+		// Opens the history, which lists the pause.
+		tb.do(chromedp.Click(inCard(g.id, "details.history > summary")))
+	}},
+	{"my grants empty", func(t *testing.T, s *stack, tb *tab) {
+		tb.openGrants(s, s.user)
+		tb.waitFor("no-grants")
+	}},
+	{"all grants", func(t *testing.T, s *stack, tb *tab) {
+		g := tb.allowExampleApp(s)
+		s.spend(t, g.id, "1.25")
+		admin := addUser(t, s.server, "root", "admin's long password", true)
+		tb.openSignedIn(s.appURL+"/admin/grants", admin, "admin-grants-page")
+		tb.waitFor("admin-grant-" + g.id)
+	}},
+	{"signed out of my grants", func(t *testing.T, s *stack, tb *tab) {
+		tb.openGrants(s, s.user)
+		tb.follow(chromedp.Click(chromedp.CSS(`form[action="/grants/signout"] button`)))
+		tb.waitFor("message-page")
+		if got := tb.text(chromedp.CSS("h1")); got != "Signed out of My grants" {
+			t.Errorf("heading after Sign out = %q; want %q", got, "Signed out of My grants")
+		}
+	}},
 }
 
 // TestAccessibility runs axe-core's WCAG 2.1 A and AA rules on every page

@@ -25,6 +25,7 @@ type introspection struct {
 // grantedDetail is one granted authorization detail in the token.
 type grantedDetail struct {
 	Type     string         `json:"type"`
+	GrantID  string         `json:"grant_id"`
 	Provider string         `json:"provider"`
 	Models   []string       `json:"models"`
 	Limits   map[string]any `json:"limits"`

@@ -34,8 +34,8 @@ const elementBox = `((id) => {
 })(%q)`
 
 // minTarget is the smallest width and height, in CSS pixels, of the
-// Allow and Deny buttons: the 44 px target size of WCAG 2.1 success
-// criterion 2.5.5, which is level AAA.
+// buttons that decide or change a grant: the 44 px target size of WCAG
+// 2.1 success criterion 2.5.5, which is level AAA.
 const minTarget = 44
 
 // measure returns the box of the element with data-testid id, failing
@@ -49,9 +49,9 @@ func (tb *tab) measure(id string) box {
 	return *b
 }
 
-// checkDecisionButton fails the test unless the button is shown whole
+// checkActionButton fails the test unless the button is shown whole
 // inside the viewport's width, uncovered and at least minTarget large.
-func checkDecisionButton(t *testing.T, v viewport, id string, b box) {
+func checkActionButton(t *testing.T, v viewport, id string, b box) {
 	t.Helper()
 	if !b.Visible || !b.OnTop {
 		t.Errorf("%s: %s button visible %v, on top %v; want it visible and uncovered", v.name, id, b.Visible, b.OnTop)
@@ -97,8 +97,8 @@ func TestConsentLayout(t *testing.T) {
 			}
 
 			allow, deny := tb.measure("allow"), tb.measure("deny")
-			checkDecisionButton(t, v, "allow", allow)
-			checkDecisionButton(t, v, "deny", deny)
+			checkActionButton(t, v, "allow", allow)
+			checkActionButton(t, v, "deny", deny)
 			if allow.Width != deny.Width || allow.Height != deny.Height {
 				t.Errorf("%s: Allow is %gx%g px and Deny %gx%g px; want the same size, so Deny is as easy to hit",
 					v.name, allow.Width, allow.Height, deny.Width, deny.Height)

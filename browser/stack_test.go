@@ -24,6 +24,7 @@ import (
 	"github.com/aiconsent/aiconsent/internal/hydratest"
 	"github.com/aiconsent/aiconsent/server"
 	"github.com/aiconsent/aiconsent/tokenhook"
+	"github.com/aiconsent/aiconsent/usageapi"
 )
 
 const (
@@ -43,9 +44,18 @@ const (
 // App registered as a client and one user who can sign in.
 type stack struct {
 	hydra   *hydratest.Hydra
+	server  *server.Server
 	appURL  string // aiconsent
 	demoURL string // the Example App
 	user    testUser
+
+	// demoSecret is the Example App's client secret, with which the tests
+	// refresh the tokens the Example App shows.
+	demoSecret string
+
+	// usageKey is the key of the resource server "gateway", which may call
+	// aiconsent's usage API.
+	usageKey string
 }
 
 // testUser is an account of aiconsent.
@@ -64,7 +74,7 @@ func startStack(t *testing.T) *stack {
 		t.Fatalf("listen for aiconsent: %v", err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	s := &stack{appURL: "http://" + ln.Addr().String()}
+	s := &stack{appURL: "http://" + ln.Addr().String(), usageKey: rand.Text()}
 	hookKey := rand.Text()
 	s.hydra = hydratest.Start(t, hydratest.Options{
 		LoginURL:   s.appURL + "/login",
@@ -75,17 +85,18 @@ func startStack(t *testing.T) *stack {
 		},
 	})
 
-	srv := startApp(t, ln, s, hookKey)
-	s.user = addUser(t, srv, "alice", "correct horse battery staple")
+	s.server = startApp(t, ln, s, hookKey)
+	s.user = addUser(t, s.server, "alice", "correct horse battery staple", false)
 
-	secret := "secret-" + rand.Text()
-	s.demoURL = startDemoApp(t, s.hydra, secret)
-	s.registerExampleApp(t, secret)
+	s.demoSecret = "secret-" + rand.Text()
+	s.demoURL = startDemoApp(t, s.hydra, s.demoSecret)
+	s.registerExampleApp(t, s.demoSecret)
 	return s
 }
 
 // startApp serves aiconsent on ln, the listener of s.appURL, with a
-// database in a temporary directory and the token hook on.
+// database in a temporary directory, the token hook on and the usage API
+// open to one resource server.
 func startApp(t *testing.T, ln net.Listener, s *stack, hookKey string) *server.Server {
 	t.Helper()
 
@@ -95,8 +106,11 @@ func startApp(t *testing.T, ln net.Listener, s *stack, hookKey string) *server.S
 		HydraPublicURL: mustParseURL(t, s.hydra.PublicURL),
 		PublicURL:      mustParseURL(t, s.appURL),
 		HookAPIKey:     hookKey,
-		DatabasePath:   filepath.Join(t.TempDir(), "aiconsent.db"),
-		Logger:         logger,
+		ResourceServers: []usageapi.ResourceServer{
+			{Name: "gateway", Key: s.usageKey},
+		},
+		DatabasePath: filepath.Join(t.TempDir(), "aiconsent.db"),
+		Logger:       logger,
 	})
 	if err != nil {
 		t.Fatalf("start aiconsent: %v", err)
@@ -120,14 +134,16 @@ func mustParseURL(t *testing.T, raw string) *url.URL {
 	return u
 }
 
-func addUser(t *testing.T, srv *server.Server, username, password string) testUser {
+// addUser creates an account of aiconsent; an admin may also open the
+// page of all grants.
+func addUser(t *testing.T, srv *server.Server, username, password string, admin bool) testUser {
 	t.Helper()
 
 	hash, err := account.HashPassword(password)
 	if err != nil {
 		t.Fatalf("hash password: %v", err)
 	}
-	u := &account.User{Subject: account.NewSubject(), Username: username, PasswordHash: hash}
+	u := &account.User{Subject: account.NewSubject(), Username: username, PasswordHash: hash, Admin: admin}
 	if err := srv.DB().CreateUser(context.Background(), u); err != nil {
 		t.Fatalf("create user %q: %v", username, err)
 	}

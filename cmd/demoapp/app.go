@@ -67,6 +67,7 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", a.handleIndex)
 	mux.HandleFunc("GET /connect", a.handleConnect)
 	mux.HandleFunc("GET /callback", a.handleCallback)
+	mux.HandleFunc("POST /refresh", a.handleRefresh)
 	mux.HandleFunc("GET /logo.svg", serveFile("image/svg+xml", logoSVG))
 	mux.HandleFunc("GET /style.css", serveFile("text/css; charset=utf-8", styleCSS))
 	return a.logRequests(secureHeaders(mux))
@@ -149,11 +150,28 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	a.showTokens(w, r, query.Get("code"), f.verifier)
+	a.showTokens(w, r, func() (json.RawMessage, tokenResponse, error) {
+		return a.exchangeCode(r.Context(), query.Get("code"), f.verifier)
+	})
 }
 
-func (a *app) showTokens(w http.ResponseWriter, r *http.Request, code, verifier string) {
-	raw, tokens, err := a.exchangeCode(r.Context(), code, verifier)
+// handleRefresh refreshes the tokens shown on the page, so a person can
+// see what a grant change does to the next token. The refresh token comes
+// from the page's form: this is a demo, and a real app keeps it on its
+// server.
+func (a *app) handleRefresh(w http.ResponseWriter, r *http.Request) {
+	refreshToken := r.PostFormValue("refresh_token")
+	if refreshToken == "" {
+		a.fail(w, http.StatusBadRequest, "The form sent no refresh token. Connect again.")
+		return
+	}
+	a.showTokens(w, r, func() (json.RawMessage, tokenResponse, error) {
+		return a.refreshTokens(r.Context(), refreshToken)
+	})
+}
+
+func (a *app) showTokens(w http.ResponseWriter, r *http.Request, redeem func() (json.RawMessage, tokenResponse, error)) {
+	raw, tokens, err := redeem()
 	var oauthErr *oauthError
 	if errors.As(err, &oauthErr) {
 		a.logger.Warn("token exchange rejected", slog.Int("status", oauthErr.Status), slog.String("error", oauthErr.Code))
@@ -170,8 +188,9 @@ func (a *app) showTokens(w http.ResponseWriter, r *http.Request, code, verifier 
 	}
 
 	data := map[string]any{
-		"Scope":  tokens.Scope,
-		"Tokens": indentJSON(raw),
+		"Scope":        tokens.Scope,
+		"Tokens":       indentJSON(raw),
+		"RefreshToken": tokens.RefreshToken,
 	}
 	if intro, err := a.introspect(r.Context(), tokens.AccessToken); err != nil {
 		a.logger.Error("introspection failed", slog.Any("error", err))

@@ -17,9 +17,10 @@ const maxResponseBytes = 1 << 20
 // tokenResponse holds the fields of Hydra's token response that the app
 // uses. The page shows the whole JSON.
 type tokenResponse struct {
-	AccessToken string `json:"access_token"`
-	IDToken     string `json:"id_token"`
-	Scope       string `json:"scope"`
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	IDToken      string `json:"id_token"`
+	Scope        string `json:"scope"`
 }
 
 // oauthError is an error response of the token endpoint (RFC 6749, section
@@ -39,12 +40,24 @@ func (e *oauthError) Error() string {
 // with client_secret_basic and the PKCE verifier. It returns the raw JSON
 // and its parsed fields. A non-200 response becomes an *oauthError.
 func (a *app) exchangeCode(ctx context.Context, code, verifier string) (json.RawMessage, tokenResponse, error) {
-	form := url.Values{
+	return a.requestTokens(ctx, url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {code},
 		"redirect_uri":  {a.redirectURI()},
 		"code_verifier": {verifier},
-	}
+	})
+}
+
+// refreshTokens redeems a refresh token at Hydra's token endpoint, which
+// runs aiconsent's token hook, so the new access token shows the grant as
+// it is now.
+func (a *app) refreshTokens(ctx context.Context, refreshToken string) (json.RawMessage, tokenResponse, error) {
+	return a.requestTokens(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}})
+}
+
+// requestTokens posts form to Hydra's token endpoint with
+// client_secret_basic.
+func (a *app) requestTokens(ctx context.Context, form url.Values) (json.RawMessage, tokenResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.backchannelURL.JoinPath("/oauth2/token").String(), strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, tokenResponse{}, err
