@@ -105,8 +105,10 @@ func (h *Handler) Register(e *echo.Echo) {
 	e.POST("/grants/signout", h.signOut)
 	e.GET("/grants/signed-out", func(c echo.Context) error {
 		return web.Render(c, http.StatusOK, templates.MessagePage(templates.MessageView{
-			Title:   "Signed out of My grants",
-			Message: "Your grants are unchanged. Open My grants again to sign in.",
+			Title:     "Signed out of My grants",
+			Message:   "Your grants are unchanged. You are also signed out of aiconsent in this browser.",
+			LinkURL:   "/grants",
+			LinkLabel: "Sign in to My grants",
 		}))
 	})
 	e.POST("/grants/:id/edit", h.editGrant)

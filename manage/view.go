@@ -90,6 +90,9 @@ func (h *Handler) chart(ctx context.Context, grantID string) ([]templates.ChartB
 	for _, d := range days {
 		highest = max(highest, d.Spent)
 	}
+	if highest == 0 {
+		return nil, nil
+	}
 	bars := make([]templates.ChartBar, 0, len(days))
 	for _, d := range days {
 		bars = append(bars, templates.ChartBar{
@@ -108,6 +111,15 @@ func (h *Handler) grantProvider(i int, d access.Detail, c usage.Counters) templa
 		AnyModel: d.AnyModel,
 		Expires:  d.Expires.UTC().Format(dateFormat),
 	}
+
+	models := []string{"Any model, including models added later"}
+	if !d.AnyModel {
+		models = models[:0]
+		for _, id := range d.Models {
+			models = append(models, h.modelName(d.Provider, id))
+		}
+	}
+	p.Granted = strings.Join(models, ", ") + "; " + strings.Join(d.Capabilities, ", ")
 
 	for _, id := range h.modelChoices(d) {
 		p.Models = append(p.Models, templates.ModelChoice{ID: id, Name: h.modelName(d.Provider, id), Checked: slices.Contains(d.Models, id)})
@@ -166,7 +178,7 @@ func (h *Handler) modelChoices(d access.Detail) []string {
 // historyLine describes an audit entry in words: who, what, and which
 // fields changed from what to what.
 func (h *Handler) historyLine(e access.AuditEntry) templates.HistoryLine {
-	line := templates.HistoryLine{At: e.At.UTC().Format("2 Jan 2006 15:04 UTC"), Actor: "You", Action: e.Action}
+	line := templates.HistoryLine{At: e.At.UTC().Format("2 Jan 2006 15:04 UTC"), Actor: "You", Action: actionText(e.Action)}
 	if strings.HasPrefix(e.Actor, "admin:") {
 		line.Actor = "Administrator " + strings.TrimPrefix(e.Actor, "admin:")
 	}
@@ -292,6 +304,21 @@ func (h *Handler) modelName(provider, id string) string {
 		}
 	}
 	return id
+}
+
+// actionText describes an audit action in words.
+func actionText(action string) string {
+	switch action {
+	case access.ActionEdit:
+		return "changed models or limits"
+	case access.ActionPause:
+		return "paused access"
+	case access.ActionResume:
+		return "resumed access"
+	case access.ActionRevoke:
+		return "revoked access"
+	}
+	return action
 }
 
 func statusText(s access.Status) string {

@@ -31,8 +31,13 @@ type GrantCard struct {
 // GrantProvider is one provider of a grant with its edit fields. Index
 // names its form fields: d<Index>.model, d<Index>.capability, ...
 type GrantProvider struct {
-	Index        int
-	Name         string
+	Index int
+	Name  string
+
+	// Granted lists the models and capabilities in words, such as
+	// "GPT-4o, GPT-4o mini; chat, vision".
+	Granted string
+
 	AnyModel     bool
 	Models       []ModelChoice
 	Capabilities []CapabilityChoice

@@ -142,6 +142,10 @@ type LogoutView struct {
 type MessageView struct {
 	Title   string
 	Message string
+
+	// LinkURL, when set, is a page of this app the message offers.
+	LinkURL   string
+	LinkLabel string
 }
 
 // LimitLabel names and describes one limit input, by the limit's JSON
