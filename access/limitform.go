@@ -62,3 +62,16 @@ func FormatLimit(l Limits, name, currency string, withCurrency bool) string {
 	}
 	return ""
 }
+
+// LimitAbove reports whether the limit of l named by its JSON name is set
+// and above the same limit of ceiling, where ceiling has one.
+func LimitAbove(l, ceiling Limits, name string) bool {
+	for _, f := range limitFields {
+		if f.name != name {
+			continue
+		}
+		v, most := f.get(l), f.get(ceiling)
+		return v != nil && most != nil && *v > *most
+	}
+	return false
+}

@@ -48,9 +48,15 @@ func (h *Handler) parseGrantForm(form url.Values, req *access.Request) ([]access
 			problems = append(problems, name+": tick at least one capability, or untick every model to leave "+name+" out.")
 		}
 
+		ceiling := h.Catalog.Ceiling(d)
 		for _, spec := range templates.LimitLabels {
+			label := name + " " + strings.ToLower(spec.Label)
 			if err := access.ParseLimit(&g.Limits, spec.Name, form.Get(prefix+spec.Name)); err != nil {
-				problems = append(problems, name+" "+strings.ToLower(spec.Label)+": "+err.Error()+".")
+				problems = append(problems, label+": "+err.Error()+".")
+				continue
+			}
+			if p := h.limitProblem(g.Limits, ceiling, spec.Name); p != "" {
+				problems = append(problems, label+": "+p)
 			}
 		}
 
@@ -66,6 +72,25 @@ func (h *Handler) parseGrantForm(form url.Values, req *access.Request) ([]access
 		problems = append(problems, "Tick at least one model to allow, or choose Deny.")
 	}
 	return granted, problems
+}
+
+// limitProblem says, in the form's words, why a limit is outside what may
+// be granted, or returns "". CheckGrant checks the same afterwards; this
+// only phrases the common mistakes for people.
+func (h *Handler) limitProblem(granted, ceiling access.Limits, name string) string {
+	most := access.FormatLimit(ceiling, name, h.Catalog.Currency, true)
+	if most == "" {
+		return ""
+	}
+	value := access.FormatLimit(granted, name, h.Catalog.Currency, true)
+	if value == "" {
+		return "enter a value; the most you can allow is " + most + "."
+	}
+
+	if access.LimitAbove(granted, ceiling, name) {
+		return value + " is more than you can allow. Enter at most " + most + "."
+	}
+	return ""
 }
 
 // parseExpires turns the chosen date into the end of access: the start of

@@ -86,6 +86,9 @@ func TestParseGrantForm(t *testing.T) {
 	}}}
 	base := url.Values{
 		"p0.model": {"gpt-4o"}, "p0.capability": {"chat"}, "p0.monthly_spend": {"2.50"}, "p0.expires": {"2027-01-31"},
+		// The default catalog's maxima must be set in every grant.
+		"p0.daily_spend": {"100"}, "p0.total_spend": {"10000"},
+		"p0.requests_per_minute": {"600"}, "p0.requests_per_day": {"100000"}, "p0.tokens_per_minute": {"2000000"},
 	}
 
 	tests := []struct {
@@ -100,6 +103,8 @@ func TestParseGrantForm(t *testing.T) {
 		{"no capability", func(f url.Values) { delete(f, "p0.capability") }, "tick at least one capability", 1},
 		{"amount not a number", func(f url.Values) { f.Set("p0.monthly_spend", "lots") }, `"lots" is not valid`, 1},
 		{"negative rate", func(f url.Values) { f.Set("p0.requests_per_minute", "-1") }, `"-1" is not valid`, 1},
+		{"cap above the request", func(f url.Values) { f.Set("p0.monthly_spend", "999") }, "$999.00 is more than you can allow. Enter at most $5.00.", 1},
+		{"required cap removed", func(f url.Values) { f.Set("p0.monthly_spend", "") }, "enter a value; the most you can allow is $5.00", 1},
 		{"date malformed", func(f url.Values) { f.Set("p0.expires", "31/01/2027") }, "is not a date", 1},
 		{"date in the past", func(f url.Values) { f.Set("p0.expires", "2026-01-01") }, "in the past", 1},
 		{"date today", func(f url.Values) { f.Set("p0.expires", "2026-12-04") }, "today", 1},

@@ -97,7 +97,9 @@ func (h *Handler) editGrant(c echo.Context) error {
 	}
 	next, problem := h.parseEditForm(form, g.Details)
 	if problem != "" {
-		return web.BadRequest("Check your changes", problem+" Nothing changed. Go back and correct it.")
+		e := web.BadRequest("Check your changes", problem+" Nothing changed.")
+		e.Action = &web.Link{Label: "Back to My grants", URL: "/grants"}
+		return e
 	}
 	if ok, why := access.Narrows(g.Details, next); !ok {
 		return forbidden("You can only remove models and lower limits: " + why + ". Nothing changed.")
@@ -185,7 +187,8 @@ var editSuffixes = []string{"any", "model", "capability", "daily_spend", "monthl
 	"requests_per_minute", "requests_per_day", "tokens_per_minute"}
 
 func forbidden(msg string) *web.Error {
-	return &web.Error{Status: http.StatusForbidden, Title: "Not allowed", Message: msg}
+	return &web.Error{Status: http.StatusForbidden, Title: "Not allowed", Message: msg,
+		Action: &web.Link{Label: "Back to My grants", URL: "/grants"}}
 }
 
 func pastTense(action string) string {
