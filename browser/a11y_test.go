@@ -70,6 +70,12 @@ var pageStates = []struct {
 		// Opens the history, which lists the pause.
 		tb.do(chromedp.Click(inCard(g.id, "details.history > summary")))
 	}},
+	{"revoke confirmation", func(t *testing.T, s *stack, tb *tab) {
+		g := tb.allowExampleApp(s)
+		tb.openGrants(s, s.user)
+		tb.follow(chromedp.Click(inCard(g.id, `[data-testid="revoke"]`)))
+		tb.waitFor("confirm-revoke")
+	}},
 	{"my grants empty", func(t *testing.T, s *stack, tb *tab) {
 		tb.openGrants(s, s.user)
 		tb.waitFor("no-grants")

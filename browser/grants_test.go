@@ -152,6 +152,8 @@ func TestGrantsLowerPauseRevoke(t *testing.T) {
 	grantStep{button: "resume", notice: "Access resumed.", status: "Active", nextButton: "pause"}.click(t, tb, g.id)
 
 	tb.follow(chromedp.Click(inCard(g.id, `[data-testid="revoke"]`)))
+	tb.waitFor("confirm-revoke")
+	tb.follow(chromedp.Click(testID("confirm-revoke")))
 	tb.waitFor("no-grants")
 	if got := tb.text(testID("notice")); !strings.HasPrefix(got, "Access revoked.") {
 		t.Errorf("notice after revoke = %q; want it to start with %q", got, "Access revoked.")
@@ -313,6 +315,9 @@ func TestKeyboardGrants(t *testing.T) {
 	}
 
 	tb.tabTo("revoke")
+	tb.follow(chromedp.KeyEvent(kb.Enter))
+	tb.waitFor("confirm-revoke")
+	tb.tabTo("confirm-revoke")
 	tb.follow(chromedp.KeyEvent(kb.Enter))
 	tb.waitFor("no-grants")
 }

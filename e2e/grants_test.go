@@ -44,6 +44,24 @@ func grantForm(t *testing.T, p *page, grantID, suffix string) (string, url.Value
 	return p.form(t, `form[action="/grants/`+grantID+suffix+`"]`)
 }
 
+// revoke presses Revoke access on the grant's card, checks that the
+// revocation waits for confirmation, and confirms it.
+func revoke(t *testing.T, b *browser, p *page, grantID string) {
+	t.Helper()
+	action, form := grantForm(t, p, grantID, "/revoke")
+	confirm := b.post(action, form)
+	if confirm.doc == nil || confirm.doc.Find(`[data-testid="revoke-page"]`).Length() != 1 {
+		t.Fatalf("revoke: want the confirmation page, got status %d: %s", confirm.status, confirm.text())
+	}
+	action, form = confirm.form(t, "form")
+	if form.Get("confirm") != "yes" {
+		t.Fatalf("confirmation form = %v; want confirm=yes", form)
+	}
+	if got := b.post(action, form); got.status != http.StatusOK || got.doc.Find(`[data-testid="notice"]`).Length() != 1 {
+		t.Fatalf("confirmed revoke: status %d: %s", got.status, got.text())
+	}
+}
+
 // refreshClaims refreshes and returns the new tokens and the details the
 // new access token carries.
 func (s *stack) refreshClaims(t *testing.T, refreshToken string) (tokenResponse, map[string]claimDetail) {
@@ -116,11 +134,7 @@ func TestLiveGrantChanges(t *testing.T) {
 
 	t.Run("revoke", func(t *testing.T) {
 		old := tok
-		p := s.openGrants(t, b)
-		action, form := grantForm(t, p, grantID, "/revoke")
-		if got := b.post(action, form); got.status != http.StatusOK {
-			t.Fatalf("revoke: status %d: %s", got.status, got.text())
-		}
+		revoke(t, b, s.openGrants(t, b), grantID)
 		s.waitInactive(t, old.AccessToken, 10*time.Second)
 		if got, status := s.refresh(t, s.client, old.RefreshToken); status != http.StatusBadRequest || got.Error != "invalid_grant" {
 			t.Errorf("refresh after revoke: status %d, error %q; want 400 invalid_grant", status, got.Error)
@@ -170,10 +184,7 @@ func TestRevokeWhileHydraUnreachable(t *testing.T) {
 	p := s.openGrants(t, b)
 
 	s.adminProxy.down.Store(true)
-	action, form := grantForm(t, p, grantID, "/revoke")
-	if got := b.post(action, form); got.status != http.StatusOK {
-		t.Fatalf("revoke: status %d: %s", got.status, got.text())
-	}
+	revoke(t, b, p, grantID)
 
 	got, status := s.refresh(t, s.client, tok.RefreshToken)
 	if status != http.StatusForbidden || got.Error != "access_denied" {
@@ -210,6 +221,7 @@ func TestOtherPersonsGrant(t *testing.T) {
 		t.Fatalf("bob's page: want no grants: %s", p.text())
 	}
 	_, bobForm := p.form(t, `form[action="/grants/signout"]`)
+	_, aliceForm := alicePage.form(t, `form[action="/grants/signout"]`)
 
 	tests := []struct {
 		name   string
@@ -223,6 +235,7 @@ func TestOtherPersonsGrant(t *testing.T) {
 		{"unknown grant", bob, "/grants/gr_doesnotexist/revoke", bobForm, http.StatusForbidden},
 		{"admin page by non-admin", bob, "/admin/grants/" + grantID + "/revoke", bobForm, http.StatusForbidden},
 		{"missing CSRF token", alice, "/grants/" + grantID + "/revoke", url.Values{}, http.StatusForbidden},
+		{"revoke without confirmation", alice, "/grants/" + grantID + "/revoke", aliceForm, http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,7 +251,6 @@ func TestOtherPersonsGrant(t *testing.T) {
 	if g, err := s.server.DB().FindGrant(context.Background(), grantID); err != nil || g.Status != access.StatusActive {
 		t.Errorf("grant after rejected changes: %v, %v; want active", g, err)
 	}
-	_ = alicePage
 }
 
 // TestAdminPausesGrant lists grants on the admin page as an admin and

@@ -99,8 +99,7 @@ func TestUsageFollowsGrant(t *testing.T) {
 			b.post(action, form)
 		}, "gpt-4o", "0.01", http.StatusCreated, ""},
 		{"revoked", func() {
-			action, form := grantForm(t, s.openGrants(t, b), grantID, "/revoke")
-			b.post(action, form)
+			revoke(t, b, s.openGrants(t, b), grantID)
 		}, "gpt-4o", "0.01", http.StatusForbidden, "grant_revoked"},
 	}
 	for _, tt := range tests {

@@ -146,6 +146,17 @@ func (h *Handler) adminChange(action string) echo.HandlerFunc {
 		if admin == nil {
 			return err
 		}
+		if action == access.ActionRevoke && c.FormValue("confirm") != "yes" {
+			g, err := h.Grants.FindGrant(c.Request().Context(), c.Param("id"))
+			if errors.Is(err, access.ErrGrantNotFound) {
+				return &web.Error{Status: http.StatusNotFound, Title: "Grant not found", Message: "There is no such grant. Reload the list.",
+					Action: &web.Link{Label: "Back to all grants", URL: "/admin/grants"}}
+			}
+			if err != nil {
+				return web.Internal(err)
+			}
+			return h.confirmRevoke(c, g, "/admin/grants/"+g.ID+"/revoke", "/admin/grants")
+		}
 		change := access.GrantChange{GrantID: c.Param("id"), Actor: "admin:" + admin.Username, Action: action}
 		q := url.Values{"notice": {pastTense(action)}}
 		return h.change(c, change, "/admin/grants?"+q.Encode())

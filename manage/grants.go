@@ -109,14 +109,29 @@ func (h *Handler) editGrant(c echo.Context) error {
 }
 
 // changeStatus handles pause, resume and revoke of the person's own grant.
+// A revocation cannot be undone, so it is done only once confirmed.
 func (h *Handler) changeStatus(action string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		user, g, err := h.ownGrant(c)
 		if err != nil {
 			return err
 		}
+		if action == access.ActionRevoke && c.FormValue("confirm") != "yes" {
+			return h.confirmRevoke(c, g, "/grants/"+g.ID+"/revoke", "/grants")
+		}
 		return h.change(c, access.GrantChange{GrantID: g.ID, Actor: user.Subject, Action: action}, "/grants?notice="+pastTense(action))
 	}
+}
+
+// confirmRevoke shows the confirmation page of a revocation.
+func (h *Handler) confirmRevoke(c echo.Context, g *access.Grant, action, cancel string) error {
+	view := templates.RevokeView{
+		CSRF:      web.CSRFToken(c),
+		Action:    action,
+		CancelURL: cancel,
+		Client:    h.clientView(c, g.ClientID),
+	}
+	return web.Render(c, http.StatusOK, templates.RevokePage(view))
 }
 
 // change stores a change and redirects to a fixed local page.

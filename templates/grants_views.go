@@ -97,3 +97,16 @@ type AdminGrantRow struct {
 	Expires   string
 	Live      bool
 }
+
+// RevokeView asks to confirm a revocation, which cannot be undone: the
+// app needs a new consent to get access again.
+type RevokeView struct {
+	CSRF string
+
+	// Action is the path the confirmation posts to; CancelURL the page to
+	// go back to. Both are this app's own paths.
+	Action    string
+	CancelURL string
+
+	Client ClientView
+}
