@@ -74,7 +74,7 @@ func (h *Handler) parseGrantForm(form url.Values, req *access.Request) ([]access
 	return granted, problems
 }
 
-// limitProblem says, in the form's words, why a limit is outside what may
+// limitProblem explains, in the form's words, why a limit is outside what may
 // be granted, or returns "". CheckGrant checks the same afterwards; this
 // only phrases the common mistakes for people.
 func (h *Handler) limitProblem(granted, ceiling access.Limits, name string) string {
