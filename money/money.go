@@ -64,6 +64,11 @@ func Parse(s string) (Amount, error) {
 		return 0, ErrTooLarge
 	}
 	units, _ := strconv.ParseInt("0"+whole, 10, 64)
+	// Checked before scaling: 9,999,999 units would overflow int64 as
+	// picounits and wrap around to a negative amount.
+	if units > int64(Max/Scale) {
+		return 0, ErrTooLarge
+	}
 	frac += strings.Repeat("0", FractionDigits-len(frac))
 	picos, _ := strconv.ParseInt(frac, 10, 64)
 

@@ -19,6 +19,10 @@ func TestParse(t *testing.T) {
 		{"1000000", Max, nil},
 		{"1000000.000000000001", 0, ErrTooLarge},
 		{"99999999", 0, ErrTooLarge},
+		// Found by FuzzParse: 7 digits scaled to picounits overflowed int64.
+		{"9227000", 0, ErrTooLarge},
+		{"9999999.999999999999", 0, ErrTooLarge},
+		{"1000001", 0, ErrTooLarge},
 		{"-1", 0, ErrNegative},
 		{"-0.5", 0, ErrNegative},
 		{"0.0000000000001", 0, ErrPrecision},
