@@ -157,6 +157,9 @@ func (h *Handler) submitConsent(c echo.Context) error {
 		return web.Render(c, http.StatusBadRequest, templates.ConsentPage(view))
 	}
 
+	// NOTE: a consent without AI details stores no grant, so a second
+	// accept of its challenge is not detected here. Hydra still redeems
+	// the verifier only once, and such a token carries no AI access.
 	grantID := ""
 	if len(granted) > 0 {
 		grantID = newGrantID()
