@@ -1,6 +1,7 @@
 package access
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -30,8 +31,11 @@ func ParseLimit(l *Limits, name, raw string) error {
 
 	if p := amountField(l, name); p != nil {
 		a, err := money.Parse(strings.TrimPrefix(raw, "$"))
+		if errors.Is(err, money.ErrSyntax) {
+			return fmt.Errorf("%q is not an amount. Enter one such as 5 or 12.50", raw)
+		}
 		if err != nil {
-			return fmt.Errorf("%q is not valid (%v). Enter an amount such as 5 or 12.50", raw, err)
+			return fmt.Errorf("%q is not valid: %v. Enter an amount such as 5 or 12.50", raw, err)
 		}
 		*p = &a
 		return nil
@@ -39,7 +43,7 @@ func ParseLimit(l *Limits, name, raw string) error {
 	if p := countField(l, name); p != nil {
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || n < 0 || n > MaxCount {
-			return fmt.Errorf("%q is not valid. Enter a whole number from 0 to %d", raw, int64(MaxCount))
+			return fmt.Errorf("%q is not a whole number of 0 or more. Enter one such as 60", raw)
 		}
 		*p = &n
 		return nil

@@ -61,6 +61,10 @@ func (h *Handler) parseGrantForm(form url.Values, req *access.Request) ([]access
 		}
 
 		expires, p := h.parseExpires(form.Get(prefix + "expires"))
+		if latest := h.Catalog.MaxExpires(d, h.Now()); p == "" && expires.After(latest) {
+			p = fmt.Sprintf("%s is later than you can allow. Pick %s or earlier.",
+				expires.Format("2 January 2006"), latest.UTC().Format("2 January 2006"))
+		}
 		if p != "" {
 			problems = append(problems, name+" end date: "+p)
 		}

@@ -94,10 +94,10 @@ func (h *Handler) adminSpend(c echo.Context, view *templates.AdminGrantsView, na
 
 	cur := h.Catalog.Currency
 	for _, s := range byUser {
-		view.SpendByUser = append(view.SpendByUser, templates.SpendRow{Name: h.username(c, s.Key, names), Spent: s.Spent.Format(cur), Held: s.Held.Format(cur)})
+		view.SpendByUser = append(view.SpendByUser, templates.SpendRow{Name: h.username(c, s.Key, names), Spent: s.Spent.FormatCents(cur), Held: s.Held.FormatCents(cur)})
 	}
 	for _, s := range byClient {
-		view.SpendByClient = append(view.SpendByClient, templates.SpendRow{Name: s.Key, Spent: s.Spent.Format(cur), Held: s.Held.Format(cur)})
+		view.SpendByClient = append(view.SpendByClient, templates.SpendRow{Name: s.Key, Spent: s.Spent.FormatCents(cur), Held: s.Held.FormatCents(cur)})
 	}
 	return nil
 }
@@ -155,7 +155,8 @@ func (h *Handler) adminChange(action string) echo.HandlerFunc {
 			if err != nil {
 				return web.Internal(err)
 			}
-			return h.confirmRevoke(c, g, "/admin/grants/"+g.ID+"/revoke", "/admin/grants")
+			owner := h.username(c, g.Subject, map[string]string{})
+			return h.confirmRevoke(c, g, "/admin/grants/"+g.ID+"/revoke", "/admin/grants", owner)
 		}
 		change := access.GrantChange{GrantID: c.Param("id"), Actor: "admin:" + admin.Username, Action: action}
 		q := url.Values{"notice": {pastTense(action)}}

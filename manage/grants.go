@@ -117,19 +117,21 @@ func (h *Handler) changeStatus(action string) echo.HandlerFunc {
 			return err
 		}
 		if action == access.ActionRevoke && c.FormValue("confirm") != "yes" {
-			return h.confirmRevoke(c, g, "/grants/"+g.ID+"/revoke", "/grants")
+			return h.confirmRevoke(c, g, "/grants/"+g.ID+"/revoke", "/grants", "")
 		}
 		return h.change(c, access.GrantChange{GrantID: g.ID, Actor: user.Subject, Action: action}, "/grants?notice="+pastTense(action))
 	}
 }
 
 // confirmRevoke shows the confirmation page of a revocation.
-func (h *Handler) confirmRevoke(c echo.Context, g *access.Grant, action, cancel string) error {
+func (h *Handler) confirmRevoke(c echo.Context, g *access.Grant, action, cancel, owner string) error {
 	view := templates.RevokeView{
 		CSRF:      web.CSRFToken(c),
 		Action:    action,
 		CancelURL: cancel,
 		Client:    h.clientView(c, g.ClientID),
+		Owner:     owner,
+		Paused:    g.Status == access.StatusPaused,
 	}
 	return web.Render(c, http.StatusOK, templates.RevokePage(view))
 }

@@ -97,8 +97,11 @@ func (h *Handler) signInCallback(c echo.Context) error {
 	returnTo := localPath(parts[2])
 
 	if e := c.QueryParam("error"); e != "" {
-		return &web.Error{Status: http.StatusForbidden, Title: "Sign-in cancelled",
-			Message: "You did not sign in, so your grants are not shown. Open My grants again to sign in."}
+		// The error text in the URL is not shown: anyone can link here
+		// with text of their choosing.
+		return &web.Error{Status: http.StatusForbidden, Title: "Sign-in did not complete",
+			Message: "Your grants are not shown because the sign-in was cancelled or refused. If you cancelled, open My grants again. If your account is disabled, ask your administrator.",
+			Action:  &web.Link{Label: "Open My grants", URL: "/grants"}}
 	}
 	got := c.QueryParam("state")
 	if state == "" || subtle.ConstantTimeCompare([]byte(got), []byte(state)) != 1 {

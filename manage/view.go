@@ -97,7 +97,7 @@ func (h *Handler) chart(ctx context.Context, grantID string) ([]templates.ChartB
 	for _, d := range days {
 		bars = append(bars, templates.ChartBar{
 			Label:  d.Day.Format("2 Jan"),
-			Amount: d.Spent.Format(h.Catalog.Currency),
+			Amount: d.Spent.FormatCents(h.Catalog.Currency),
 			Height: percent(int64(d.Spent), int64(highest)),
 		})
 	}
@@ -148,7 +148,7 @@ func (h *Handler) grantProvider(i int, d access.Detail, c usage.Counters) templa
 		period usage.Period
 	}{{"Today", usage.PeriodDaily}, {"This month", usage.PeriodMonthly}, {"In total", usage.PeriodTotal}} {
 		spent := periodSpent(c, line.period)
-		sl := templates.SpendLine{Label: line.label, Spent: spent.Format(cur)}
+		sl := templates.SpendLine{Label: line.label, Spent: spent.FormatCents(cur)}
 		if limit := usage.CapOf(d.Limits, line.period); limit != nil {
 			sl.Cap = limit.Format(cur)
 			sl.Percent = percent(int64(spent), int64(*limit))

@@ -134,6 +134,22 @@ func (a Amount) Format(currency string) string {
 	return sign + text + " " + currency
 }
 
+// FormatCents formats a for people rounded to hundredths of the currency,
+// half up, as pages show spend: "$0.41" for 0.405995. A nonzero amount
+// that rounds to zero reads "less than $0.01", so spend never looks like
+// none. Stored and API amounts stay exact.
+func (a Amount) FormatCents(currency string) string {
+	const cent = Scale / 100
+	if a > 0 && a < cent/2 {
+		return "less than " + Amount(cent).Format(currency)
+	}
+	rounded := (a + cent/2) / cent * cent
+	if a < 0 {
+		rounded = -((-a + cent/2) / cent * cent)
+	}
+	return rounded.Format(currency)
+}
+
 // groupThousands inserts a comma before every third digit from the right.
 func groupThousands(digits string) string {
 	if len(digits) <= 3 {

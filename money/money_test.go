@@ -95,6 +95,26 @@ func TestFormat(t *testing.T) {
 	}
 }
 
+func TestFormatCents(t *testing.T) {
+	tests := []struct {
+		in   Amount
+		want string
+	}{
+		{0, "$0.00"},
+		{405_995_000_000, "$0.41"},
+		{404_999_999_999, "$0.40"},
+		{5 * Scale, "$5.00"},
+		{4_999_999_999, "less than $0.01"},
+		{5_000_000_000, "$0.01"},
+		{1234567 * Scale / 1000, "$1,234.57"},
+	}
+	for _, tt := range tests {
+		if got := tt.in.FormatCents("USD"); got != tt.want {
+			t.Errorf("Amount(%d).FormatCents(USD) = %q; want %q", int64(tt.in), got, tt.want)
+		}
+	}
+}
+
 func TestRoundTrip(t *testing.T) {
 	for _, s := range []string{"0.00", "5.00", "0.15", "0.00000015", "123456.789012345678", "1000000.00"} {
 		a, err := Parse(s)

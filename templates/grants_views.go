@@ -109,4 +109,12 @@ type RevokeView struct {
 	CancelURL string
 
 	Client ClientView
+
+	// Owner names the person who gave the grant when an admin revokes it;
+	// empty on the person's own page.
+	Owner string
+
+	// Paused is set when the grant is already paused, so Pause is no
+	// alternative to offer.
+	Paused bool
 }

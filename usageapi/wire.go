@@ -53,8 +53,12 @@ type settlementJSON struct {
 type grantUsageJSON struct {
 	GrantID     string        `json:"grant_id"`
 	GrantStatus access.Status `json:"grant_status"`
-	At          string        `json:"at"`
-	Details     []detailJSON  `json:"details"`
+
+	// AccountDisabled is set when the account that gave the grant is
+	// disabled or deleted: the grant may not be used whatever its status.
+	AccountDisabled bool         `json:"account_disabled,omitempty"`
+	At              string       `json:"at"`
+	Details         []detailJSON `json:"details"`
 }
 
 type detailJSON struct {
@@ -138,7 +142,7 @@ func newSettlementJSON(s *usage.Settlement) settlementJSON {
 // newGrantUsageJSON measures each of details, which may be narrower than
 // the report's own, against the report's counters.
 func newGrantUsageJSON(r *usage.Report, details []access.Detail) grantUsageJSON {
-	out := grantUsageJSON{GrantID: r.GrantID, GrantStatus: r.Status, At: formatTime(r.At), Details: []detailJSON{}}
+	out := grantUsageJSON{GrantID: r.GrantID, GrantStatus: r.Status, AccountDisabled: r.OwnerDisabled, At: formatTime(r.At), Details: []detailJSON{}}
 	for _, d := range details {
 		out.Details = append(out.Details, newDetailJSON(usage.Measure(d, r.CountersOf(d.Provider))))
 	}

@@ -97,7 +97,7 @@ func TestSpendCommand(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{"by user", []string{"spend"}, "SUBJECT", ""},
+		{"by user", []string{"spend"}, "USER", ""},
 		{"by client today", []string{"spend", "-by", "client", "-period", "daily"}, "CLIENT", ""},
 		{"unknown grouping", []string{"spend", "-by", "model"}, "", `-by "model"`},
 		{"unknown period", []string{"spend", "-period", "weekly"}, "", `-period "weekly"`},

@@ -50,7 +50,7 @@ func listGrants(ctx context.Context, db *sqlite.DB, args []string, stdout, stder
 	clientID := fs.String("client", "", "list only the grants of this OAuth 2.0 client id")
 	live := fs.Bool("live", false, "list only active and paused grants")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return flagError(err)
 	}
 
 	filter := access.GrantFilter{ClientID: *clientID, Live: *live}
@@ -70,13 +70,13 @@ func listGrants(ctx context.Context, db *sqlite.DB, args []string, stdout, stder
 		return err
 	}
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "GRANT\tSUBJECT\tCLIENT\tSTATUS\tPROVIDERS\tCREATED")
+	fmt.Fprintln(w, "GRANT\tUSER\tCLIENT\tSTATUS\tPROVIDERS\tCREATED")
 	for _, g := range grants {
 		var providers []string
 		for _, d := range g.Details {
 			providers = append(providers, d.Provider)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Subject, g.ClientID, g.Status,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, usernameOf(ctx, db, g.Subject), g.ClientID, g.Status,
 			strings.Join(providers, ","), g.CreatedAt.UTC().Format(time.RFC3339))
 	}
 	return w.Flush()
@@ -98,7 +98,9 @@ func changeGrant(ctx context.Context, db *sqlite.DB, action, id string, stdout i
 		return err
 	}
 
-	fmt.Fprintf(stdout, "grant %s: %s done\n", id, action)
+	fmt.Fprintf(stdout, "%s grant %s\n", map[string]string{
+		access.ActionPause: "paused", access.ActionResume: "resumed", access.ActionRevoke: "revoked",
+	}[action], id)
 	if action == access.ActionRevoke {
 		fmt.Fprintln(stdout, "the running aiconsent server deletes the grant's tokens in Hydra; until then the token hook refuses them")
 	}
@@ -111,7 +113,7 @@ func setUserDisabled(ctx context.Context, args []string, getenv func(string) str
 	fs.SetOutput(stderr)
 	username := fs.String("username", "", "the account to change")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return flagError(err)
 	}
 	if *username == "" {
 		return fmt.Errorf("%w: -username is required", errUsage)
@@ -128,6 +130,10 @@ func setUserDisabled(ctx context.Context, args []string, getenv func(string) str
 	} else if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "user %q disabled: %v\n", *username, disabled)
+	verb := "enabled"
+	if disabled {
+		verb = "disabled"
+	}
+	fmt.Fprintf(stdout, "%s user %q\n", verb, *username)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aiconsent/aiconsent/access"
+	"github.com/aiconsent/aiconsent/sqlite"
 	"github.com/aiconsent/aiconsent/usage"
 )
 
@@ -20,7 +21,7 @@ func listSpend(ctx context.Context, args []string, getenv func(string) string, s
 	by := fs.String("by", "user", "group by \"user\" or \"client\"")
 	period := fs.String("period", string(usage.PeriodMonthly), "\"daily\", \"monthly\" or \"total\"")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return flagError(err)
 	}
 	if *by != "user" && *by != "client" {
 		return fmt.Errorf("%w: -by %q: use user or client", errUsage, *by)
@@ -59,13 +60,26 @@ func listSpend(ctx context.Context, args []string, getenv func(string) string, s
 	}
 
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	key := "SUBJECT"
+	key := "USER"
 	if *by == "client" {
 		key = "CLIENT"
 	}
 	fmt.Fprintf(w, "%s\tSPENT\tHELD\n", key)
 	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%s\t%s\n", r.Key, r.Spent.Format(cat.Currency), r.Held.Format(cat.Currency))
+		name := r.Key
+		if *by == "user" {
+			name = usernameOf(ctx, db, r.Key)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\n", name, r.Spent.Format(cat.Currency), r.Held.Format(cat.Currency))
 	}
 	return w.Flush()
+}
+
+// usernameOf returns the username of subject, or the subject itself when
+// the account no longer exists.
+func usernameOf(ctx context.Context, db *sqlite.DB, subject string) string {
+	if u, err := db.FindUserBySubject(ctx, subject); err == nil {
+		return u.Username
+	}
+	return subject
 }

@@ -25,7 +25,7 @@ func addUser(ctx context.Context, args []string, getenv func(string) string, std
 	username := fs.String("username", "", "the name the person signs in with")
 	admin := fs.Bool("admin", false, "give the account the admin role")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return flagError(err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q (the password is read from stdin, never from arguments)", errUsage, fs.Arg(0))

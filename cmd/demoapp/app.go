@@ -142,6 +142,7 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 		a.render(w, http.StatusOK, resultPage, map[string]any{
 			"Error":       code,
 			"Description": query.Get("error_description"),
+			"Hint":        errorHint(code),
 		})
 		return
 	}
@@ -178,6 +179,7 @@ func (a *app) showTokens(w http.ResponseWriter, r *http.Request, redeem func() (
 		a.render(w, http.StatusBadGateway, resultPage, map[string]any{
 			"Error":       oauthErr.Code,
 			"Description": oauthErr.Description,
+			"Hint":        errorHint(oauthErr.Code),
 		})
 		return
 	}
@@ -204,6 +206,22 @@ func (a *app) showTokens(w http.ResponseWriter, r *http.Request, redeem func() (
 	}
 
 	a.render(w, http.StatusOK, resultPage, data)
+}
+
+// errorHint explains the OAuth errors a person meets in this demo in one
+// plain sentence; Hydra's own descriptions are long and generic.
+func errorHint(code string) string {
+	switch code {
+	case "access_denied":
+		return "Access was denied: the person chose Deny, cancelled the sign-in, or the grant is no longer allowed (for example a disabled account)."
+	case "invalid_grant":
+		return "The token no longer works: the grant was revoked or replaced, or the token expired. Connect again."
+	case "consent_required":
+		return "The app asked for more than was granted before, and it asked not to show the consent screen."
+	case "invalid_authorization_details", "invalid_scope":
+		return "The app's request was invalid, so nobody was asked. The description below names the field."
+	}
+	return ""
 }
 
 func isActive(introspection []byte) bool {
