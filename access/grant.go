@@ -23,7 +23,8 @@ func (c *Catalog) Ceiling(d Detail) Limits {
 // Prefill returns the grant the consent form proposes first for the
 // requested detail d, with the requested models and capabilities. Each
 // limit is the requested value, else the policy default, else the ceiling,
-// and at most the ceiling. The expiry is the requested one, else now plus
+// and at most the ceiling; a daily cap is then at most the monthly one,
+// and a monthly cap at most the total. The expiry is the requested one, else now plus
 // the default expiry, and at most MaxExpires. The reason is not copied,
 // because a grant has none.
 func (c *Catalog) Prefill(d Detail, now time.Time) Detail {
@@ -39,6 +40,7 @@ func (c *Catalog) Prefill(d Detail, now time.Time) Detail {
 		}
 		f.set(&limits, tighter(v, f.get(ceiling)))
 	}
+	nestSpendCaps(&limits)
 
 	expires := d.Expires
 	if expires.IsZero() {
@@ -56,6 +58,21 @@ func (c *Catalog) Prefill(d Detail, now time.Time) Detail {
 		Capabilities: slices.Clone(d.Capabilities),
 		Limits:       limits,
 		Expires:      expires,
+	}
+}
+
+// nestSpendCaps lowers a daily cap above the monthly cap, and a monthly
+// cap above the total cap, to that cap. Such a cap can never be reached
+// first, so proposing it, such as $100 a day beside $5 a month, only
+// confuses. Lowering stays within every ceiling.
+func nestSpendCaps(l *Limits) {
+	if l.MonthlySpend != nil && l.TotalSpend != nil && *l.MonthlySpend > *l.TotalSpend {
+		v := *l.TotalSpend
+		l.MonthlySpend = &v
+	}
+	if l.DailySpend != nil && l.MonthlySpend != nil && *l.DailySpend > *l.MonthlySpend {
+		v := *l.MonthlySpend
+		l.DailySpend = &v
 	}
 }
 

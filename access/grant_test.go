@@ -93,8 +93,10 @@ func TestPrefill(t *testing.T) {
 	wantAnthropic := Detail{
 		Type: DetailType, Provider: "anthropic", AnyModel: true, Capabilities: []string{"chat", "vision", "tools"},
 		Limits: Limits{
-			Currency:          "USD",
-			DailySpend:        amount("100"),
+			Currency: "USD",
+			// The daily maximum, 100, is lowered to the monthly cap: a
+			// daily cap above it could never be reached first.
+			DailySpend:        amount("10"),
 			MonthlySpend:      amount("10"),
 			TotalSpend:        amount("10000"),
 			RequestsPerMinute: count(60),
@@ -105,6 +107,41 @@ func TestPrefill(t *testing.T) {
 	}
 	if got := c.Prefill(r.Details[1], testNow); !reflect.DeepEqual(got, wantAnthropic) {
 		t.Errorf("Prefill(anthropic) =\n%+v\nwant\n%+v", got, wantAnthropic)
+	}
+}
+
+func TestNestSpendCaps(t *testing.T) {
+	tests := []struct {
+		name                            string
+		in                              Limits
+		wantDaily, wantMonth, wantTotal string
+	}{
+		{"daily above monthly", Limits{DailySpend: amount("100"), MonthlySpend: amount("5")}, "5.00", "5.00", ""},
+		{"monthly above total", Limits{MonthlySpend: amount("50"), TotalSpend: amount("20")}, "", "20.00", "20.00"},
+		{"all above each other", Limits{DailySpend: amount("9"), MonthlySpend: amount("8"), TotalSpend: amount("7")}, "7.00", "7.00", "7.00"},
+		{"already nested", Limits{DailySpend: amount("1"), MonthlySpend: amount("5"), TotalSpend: amount("50")}, "1.00", "5.00", "50.00"},
+		{"daily alone", Limits{DailySpend: amount("100")}, "100.00", "", ""},
+	}
+	text := func(a *money.Amount) string {
+		if a == nil {
+			return ""
+		}
+		return a.String()
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := tt.in
+			nestSpendCaps(&l)
+			if got := text(l.DailySpend); got != tt.wantDaily {
+				t.Errorf("daily = %q; want %q", got, tt.wantDaily)
+			}
+			if got := text(l.MonthlySpend); got != tt.wantMonth {
+				t.Errorf("monthly = %q; want %q", got, tt.wantMonth)
+			}
+			if got := text(l.TotalSpend); got != tt.wantTotal {
+				t.Errorf("total = %q; want %q", got, tt.wantTotal)
+			}
+		})
 	}
 }
 
