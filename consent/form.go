@@ -19,11 +19,19 @@ const dateLayout = "2006-01-02"
 var formFieldSuffixes = []string{"any", "model", "capability", "expires",
 	"daily_spend", "monthly_spend", "total_spend", "requests_per_minute", "requests_per_day", "tokens_per_minute"}
 
+// formProblem is something the person must correct in the consent form.
+type formProblem struct {
+	// Field is the form field to correct, such as "p0.monthly_spend", or
+	// "" when no single field is wrong.
+	Field string
+	Text  string
+}
+
 // parseGrantForm reads the person's choices for each requested provider.
 // A provider with no model ticked is left out of the grant. It returns
 // what the person must correct; whether the choices lie within the
 // request is checked afterwards by the catalog.
-func (h *Handler) parseGrantForm(form url.Values, req *access.Request) ([]access.Detail, []string) {
+func (h *Handler) parseGrantForm(form url.Values, req *access.Request) ([]access.Detail, []formProblem) {
 	problems := unknownFields(form, len(req.Details))
 
 	var granted []access.Detail
@@ -45,18 +53,18 @@ func (h *Handler) parseGrantForm(form url.Values, req *access.Request) ([]access
 			continue
 		}
 		if len(g.Capabilities) == 0 {
-			problems = append(problems, name+": tick at least one capability, or untick every model to leave "+name+" out.")
+			problems = append(problems, formProblem{prefix + "capability", name + ": tick at least one capability, or untick every model to leave " + name + " out."})
 		}
 
 		ceiling := h.Catalog.Ceiling(d)
 		for _, spec := range templates.LimitLabels {
 			label := name + " " + strings.ToLower(spec.Label)
 			if err := access.ParseLimit(&g.Limits, spec.Name, form.Get(prefix+spec.Name)); err != nil {
-				problems = append(problems, label+": "+err.Error()+".")
+				problems = append(problems, formProblem{prefix + spec.Name, label + ": " + err.Error() + "."})
 				continue
 			}
 			if p := h.limitProblem(g.Limits, ceiling, spec.Name); p != "" {
-				problems = append(problems, label+": "+p)
+				problems = append(problems, formProblem{prefix + spec.Name, label + ": " + p})
 			}
 		}
 
@@ -66,14 +74,14 @@ func (h *Handler) parseGrantForm(form url.Values, req *access.Request) ([]access
 				expires.Format("2 January 2006"), latest.UTC().Format("2 January 2006"))
 		}
 		if p != "" {
-			problems = append(problems, name+" end date: "+p)
+			problems = append(problems, formProblem{prefix + "expires", name + " end date: " + p})
 		}
 		g.Expires = expires
 		granted = append(granted, g)
 	}
 
 	if len(granted) == 0 && len(req.Details) > 0 && len(problems) == 0 {
-		problems = append(problems, "Tick at least one model to allow, or choose Deny.")
+		problems = append(problems, formProblem{"p0.model", "Tick at least one model to allow, or choose Deny."})
 	}
 	return granted, problems
 }
@@ -115,8 +123,8 @@ func (h *Handler) parseExpires(raw string) (time.Time, string) {
 // unknownFields reports form fields that no consent form of this request
 // has: a form that names another provider index or field was not made by
 // this app.
-func unknownFields(form url.Values, providers int) []string {
-	var problems []string
+func unknownFields(form url.Values, providers int) []formProblem {
+	var problems []formProblem
 	for key := range form {
 		switch key {
 		case "csrf", "consent_challenge", "action", "remember":
@@ -126,10 +134,10 @@ func unknownFields(form url.Values, providers int) []string {
 		index, suffix, ok := strings.Cut(strings.TrimPrefix(key, "p"), ".")
 		n, err := strconv.Atoi(index)
 		if !strings.HasPrefix(key, "p") || !ok || err != nil || n < 0 || n >= providers || !slices.Contains(formFieldSuffixes, suffix) {
-			problems = append(problems, fmt.Sprintf("The form contains the unknown field %q. Reload the page and try again.", key))
+			problems = append(problems, formProblem{Text: fmt.Sprintf("The form contains the unknown field %q. Reload the page and try again.", key)})
 		}
 	}
-	slices.Sort(problems)
+	slices.SortFunc(problems, func(a, b formProblem) int { return strings.Compare(a.Text, b.Text) })
 	return problems
 }
 

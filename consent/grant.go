@@ -148,7 +148,7 @@ func (h *Handler) submitConsent(c echo.Context) error {
 	granted, problems := h.parseGrantForm(form, f.request)
 	if len(problems) == 0 {
 		if err := h.Catalog.CheckGrant(f.request, granted, h.Now()); err != nil {
-			problems = append(problems, grantProblem(err))
+			problems = append(problems, formProblem{Text: grantProblem(err)})
 		}
 	}
 	if len(problems) > 0 {

@@ -26,7 +26,7 @@ var scopeDescriptions = map[string]string{
 
 // consentView builds the consent screen. With a rejected form, the
 // person's own entries are shown again with what to correct.
-func (h *Handler) consentView(c echo.Context, f *consentFlow, form url.Values, problems []string) templates.ConsentView {
+func (h *Handler) consentView(c echo.Context, f *consentFlow, form url.Values, problems []formProblem) templates.ConsentView {
 	now := h.Now()
 	client := clientView(f.cr.Client)
 
@@ -37,13 +37,13 @@ func (h *Handler) consentView(c echo.Context, f *consentFlow, form url.Values, p
 		Username:  f.user.Username,
 		Currency:  h.Catalog.Currency,
 		Remember:  form != nil && form.Get("remember") == "1",
-		Errors:    problems,
+		Errors:    formErrors(problems),
 	}
 
 	for i, d := range f.request.Details {
 		prefill := h.Catalog.Prefill(d, now)
 		v.Summary = append(v.Summary, h.summarize(client.Name, h.headline(d, prefill)))
-		v.Providers = append(v.Providers, h.providerChoice(i, d, prefill, form, now))
+		v.Providers = append(v.Providers, h.providerChoice(i, d, prefill, form, now, problems))
 	}
 
 	for _, s := range f.request.OtherScopes {
@@ -56,8 +56,16 @@ func (h *Handler) consentView(c echo.Context, f *consentFlow, form url.Values, p
 	return v
 }
 
-func (h *Handler) providerChoice(i int, d, prefill access.Detail, form url.Values, now time.Time) templates.ProviderChoice {
+func (h *Handler) providerChoice(i int, d, prefill access.Detail, form url.Values, now time.Time, problems []formProblem) templates.ProviderChoice {
 	prefix := "p" + strconv.Itoa(i) + "."
+	fieldError := func(name string) string {
+		for _, p := range problems {
+			if p.Field == prefix+name {
+				return p.Text
+			}
+		}
+		return ""
+	}
 	p := templates.ProviderChoice{
 		Index:           i,
 		ID:              d.Provider,
@@ -104,9 +112,34 @@ func (h *Handler) providerChoice(i int, d, prefill access.Detail, form url.Value
 
 	ceiling := h.Catalog.Ceiling(d)
 	for _, spec := range templates.LimitLabels {
-		p.Limits = append(p.Limits, h.limitField(spec, prefill.Limits, ceiling, d.Limits, form, prefix))
+		lf := h.limitField(spec, prefill.Limits, ceiling, d.Limits, form, prefix)
+		lf.Error = fieldError(spec.Name)
+		p.Limits = append(p.Limits, lf)
+	}
+	p.ExpiresError = fieldError("expires")
+	for _, l := range p.Limits {
+		if l.Error != "" && !l.Money {
+			p.DetailsOpen = true
+		}
+	}
+	if fieldError("capability") != "" {
+		p.DetailsOpen = true
 	}
 	return p
+}
+
+// formErrors turns problems into the error list at the top of the form,
+// each linked to its field's input.
+func formErrors(problems []formProblem) []templates.FormError {
+	var out []templates.FormError
+	for _, p := range problems {
+		e := templates.FormError{Text: p.Text}
+		if index, name, ok := strings.Cut(p.Field, "."); ok {
+			e.Anchor = index + "-" + name + "-0"
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // offeredModels lists the models shown as choices: the requested ones, or

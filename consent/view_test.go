@@ -121,7 +121,11 @@ func TestParseGrantForm(t *testing.T) {
 			tt.change(form)
 
 			granted, problems := h.parseGrantForm(form, req)
-			joined := strings.Join(problems, " | ")
+			var texts []string
+			for _, p := range problems {
+				texts = append(texts, p.Text)
+			}
+			joined := strings.Join(texts, " | ")
 			switch {
 			case tt.wantProblem == "" && len(problems) > 0:
 				t.Errorf("parseGrantForm(%v) problems = %q; want none", form, joined)
@@ -153,6 +157,27 @@ func TestParseExpires(t *testing.T) {
 		got, problem := h.parseExpires(tt.day)
 		if !got.Equal(tt.want) || !strings.Contains(problem, tt.wantProblem) || (tt.wantProblem == "" && problem != "") {
 			t.Errorf("parseExpires(%q) = %v, %q; want %v, %q", tt.day, got, problem, tt.want, tt.wantProblem)
+		}
+	}
+}
+
+func TestFormErrorsLinkTheirField(t *testing.T) {
+	got := formErrors([]formProblem{
+		{Field: "p0.monthly_spend", Text: "too high"},
+		{Field: "p1.expires", Text: "in the past"},
+		{Text: "unknown field"},
+	})
+	want := []struct{ text, anchor string }{
+		{"too high", "p0-monthly_spend-0"},
+		{"in the past", "p1-expires-0"},
+		{"unknown field", ""},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("formErrors returned %d errors; want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		if got[i].Text != w.text || got[i].Anchor != w.anchor {
+			t.Errorf("formErrors[%d] = %+v; want text %q, anchor %q", i, got[i], w.text, w.anchor)
 		}
 	}
 }

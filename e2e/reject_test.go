@@ -67,16 +67,19 @@ func TestTamperedConsentRejected(t *testing.T) {
 	tests := []struct {
 		name   string
 		change func(url.Values)
+
+		// invalid is the id of the input that must be marked invalid.
+		invalid string
 	}{
-		{"added model", func(f url.Values) { f.Add("p0.model", "o3-mini") }},
-		{"raised cap", func(f url.Values) { f.Set("p0.monthly_spend", "500.00") }},
-		{"removed cap", func(f url.Values) { f.Set("p0.monthly_spend", "") }},
-		{"added capability", func(f url.Values) { f.Add("p0.capability", "embeddings") }},
-		{"raised rate limit", func(f url.Values) { f.Set("p0.requests_per_minute", "31") }},
-		{"unknown provider index", func(f url.Values) { f.Set("p9.model", "gpt-4o") }},
-		{"expiry far away", func(f url.Values) { f.Set("p0.expires", "2099-01-01") }},
-		{"any model not requested", func(f url.Values) { f.Set("p0.any", "1") }},
-		{"not a number", func(f url.Values) { f.Set("p1.daily_spend", "lots") }},
+		{"added model", func(f url.Values) { f.Add("p0.model", "o3-mini") }, ""},
+		{"raised cap", func(f url.Values) { f.Set("p0.monthly_spend", "500.00") }, "p0-monthly_spend-0"},
+		{"removed cap", func(f url.Values) { f.Set("p0.monthly_spend", "") }, "p0-monthly_spend-0"},
+		{"added capability", func(f url.Values) { f.Add("p0.capability", "embeddings") }, ""},
+		{"raised rate limit", func(f url.Values) { f.Set("p0.requests_per_minute", "31") }, "p0-requests_per_minute-0"},
+		{"unknown provider index", func(f url.Values) { f.Set("p9.model", "gpt-4o") }, ""},
+		{"expiry far away", func(f url.Values) { f.Set("p0.expires", "2099-01-01") }, "p0-expires-0"},
+		{"any model not requested", func(f url.Values) { f.Set("p0.any", "1") }, ""},
+		{"not a number", func(f url.Values) { f.Set("p1.daily_spend", "lots") }, "p1-daily_spend-0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +96,9 @@ func TestTamperedConsentRejected(t *testing.T) {
 			}
 			if p.doc.Find(`[data-testid="consent-errors"]`).Length() != 1 {
 				t.Errorf("no error list on the re-rendered consent page: %s", p.text())
+			}
+			if tt.invalid != "" && p.doc.Find("#"+tt.invalid+`[aria-invalid="true"]`).Length() != 1 {
+				t.Errorf("input #%s is not marked aria-invalid", tt.invalid)
 			}
 		})
 	}

@@ -61,7 +61,15 @@ type ConsentView struct {
 	Remember bool
 
 	// Errors, when the form was rejected, say what to correct.
-	Errors []string
+	Errors []FormError
+}
+
+// FormError is one thing to correct, linked to the input it concerns.
+type FormError struct {
+	Text string
+
+	// Anchor is the id of the input to correct, or "".
+	Anchor string
 }
 
 // ProviderChoice is one provider's part of the consent form. Index names
@@ -89,6 +97,13 @@ type ProviderChoice struct {
 
 	// ExpiresMaxText is ExpiresMax in words, such as "4 December 2027".
 	ExpiresMaxText string
+
+	// ExpiresError says what is wrong with the posted end date, or "".
+	ExpiresError string
+
+	// DetailsOpen shows the capabilities and rate limits expanded, as
+	// when one of them must be corrected.
+	DetailsOpen bool
 }
 
 // ModelChoice is a model the person may allow.
@@ -123,6 +138,9 @@ type LimitField struct {
 	MaxHint  string
 	Required bool
 	Money    bool
+
+	// Error says what is wrong with the posted value, or "".
+	Error string
 }
 
 // ScopeView is a standard scope with its description.
