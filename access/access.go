@@ -145,3 +145,15 @@ type GrantStore interface {
 	// active or paused, or ErrGrantNotFound.
 	FindLiveGrant(ctx context.Context, subject, clientID string) (*Grant, error)
 }
+
+// LatestExpiry returns the latest expiry among details, which is when a
+// grant ends as a whole, or the zero time for none.
+func LatestExpiry(details []Detail) time.Time {
+	var t time.Time
+	for _, d := range details {
+		if d.Expires.After(t) {
+			t = d.Expires
+		}
+	}
+	return t
+}

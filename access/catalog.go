@@ -553,3 +553,23 @@ func yamlErrorText(err error) string {
 	}
 	return string(text)
 }
+
+// ProviderName returns the display name of a provider, or id itself when
+// the catalog does not list it or gives no name.
+func (c *Catalog) ProviderName(id string) string {
+	if p, ok := c.Provider(id); ok && p.Name != "" {
+		return p.Name
+	}
+	return id
+}
+
+// ModelName returns the display name of a provider's model, or id itself
+// when the catalog does not list it or gives no name.
+func (c *Catalog) ModelName(provider, id string) string {
+	if p, ok := c.Provider(provider); ok {
+		if m, ok := p.Model(id); ok && m.Name != "" {
+			return m.Name
+		}
+	}
+	return id
+}

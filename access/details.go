@@ -193,7 +193,7 @@ func parseModels(raw json.RawMessage, field string) ([]string, bool, error) {
 			return nil, false, detailError(fmt.Sprintf("%s[%d]", field, i), "%+q is invalid: %v", m, err)
 		}
 	}
-	return dedupe(models), false, nil
+	return Distinct(models), false, nil
 }
 
 func parseCapabilities(raw json.RawMessage, field string) ([]string, error) {
@@ -210,7 +210,7 @@ func parseCapabilities(raw json.RawMessage, field string) ([]string, error) {
 			return nil, detailError(fmt.Sprintf("%s[%d]", field, i), "%+q is invalid: %v", c, err)
 		}
 	}
-	return dedupe(capabilities), nil
+	return Distinct(capabilities), nil
 }
 
 // stringList decodes a JSON array of at most maxEntries strings.
@@ -511,10 +511,12 @@ func isCurrencyCode(s string) bool {
 	return true
 }
 
-func dedupe(list []string) []string {
+// Distinct returns the non-empty strings of list without repeats, in the
+// order they first appear.
+func Distinct(list []string) []string {
 	var out []string
 	for _, s := range list {
-		if !slices.Contains(out, s) {
+		if s != "" && !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}

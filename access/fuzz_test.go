@@ -113,7 +113,7 @@ func checkParsedDetails(t *testing.T, raw []byte, details []Detail) {
 		if d.AnyModel != (len(d.Models) == 0) || len(d.Models) > MaxModels || len(d.Capabilities) > MaxCapabilities {
 			t.Fatalf("ParseDetails(%q) AnyModel %v with %d models, %d capabilities", raw, d.AnyModel, len(d.Models), len(d.Capabilities))
 		}
-		if len(dedupe(d.Models)) != len(d.Models) || len(dedupe(d.Capabilities)) != len(d.Capabilities) {
+		if len(Distinct(d.Models)) != len(d.Models) || len(Distinct(d.Capabilities)) != len(d.Capabilities) {
 			t.Fatalf("ParseDetails(%q) models %q, capabilities %q; want no duplicates", raw, d.Models, d.Capabilities)
 		}
 		for _, f := range limitFields {

@@ -36,18 +36,18 @@ func (h *Handler) parseGrantForm(form url.Values, req *access.Request) ([]access
 
 	var granted []access.Detail
 	for i, d := range req.Details {
-		name := h.providerName(d.Provider)
+		name := h.Catalog.ProviderName(d.Provider)
 		prefix := "p" + strconv.Itoa(i) + "."
 
 		g := access.Detail{
 			Type:         d.Type,
 			Provider:     d.Provider,
 			AnyModel:     form.Get(prefix+"any") == "1",
-			Capabilities: dedupe(form[prefix+"capability"]),
+			Capabilities: access.Distinct(form[prefix+"capability"]),
 			Limits:       access.Limits{Currency: h.Catalog.Currency},
 		}
 		if !g.AnyModel {
-			g.Models = dedupe(form[prefix+"model"])
+			g.Models = access.Distinct(form[prefix+"model"])
 		}
 		if !g.AnyModel && len(g.Models) == 0 {
 			continue
@@ -139,21 +139,4 @@ func unknownFields(form url.Values, providers int) []formProblem {
 	}
 	slices.SortFunc(problems, func(a, b formProblem) int { return strings.Compare(a.Text, b.Text) })
 	return problems
-}
-
-func dedupe(values []string) []string {
-	var out []string
-	for _, v := range values {
-		if v != "" && !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func (h *Handler) providerName(id string) string {
-	if p, ok := h.Catalog.Provider(id); ok && p.Name != "" {
-		return p.Name
-	}
-	return id
 }

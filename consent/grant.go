@@ -182,7 +182,7 @@ func (h *Handler) acceptConsent(c echo.Context, f *consentFlow, granted []access
 		Session:                  sessionClaims(grantID, granted, scopes),
 	}
 	if remember {
-		rememberFor := int64(latestExpiry(granted).Sub(h.Now()) / time.Second)
+		rememberFor := int64(access.LatestExpiry(granted).Sub(h.Now()) / time.Second)
 		body.RememberFor = &rememberFor
 	}
 
@@ -256,16 +256,6 @@ func sessionClaims(grantID string, granted []access.Detail, scopes []string) *hy
 func rejection(code, description string, status int) hydra.RejectOAuth2Request {
 	s := int64(status)
 	return hydra.RejectOAuth2Request{Error: &code, ErrorDescription: &description, StatusCode: &s}
-}
-
-func latestExpiry(details []access.Detail) time.Time {
-	var t time.Time
-	for _, d := range details {
-		if d.Expires.After(t) {
-			t = d.Expires
-		}
-	}
-	return t
 }
 
 // newGrantID returns a random grant id with 130 bits of entropy.

@@ -151,9 +151,10 @@ func clientURI(c *hydra.OAuth2Client) string {
 	return ""
 }
 
-// clientFirstParty reports whether the client is this app's own, marked
-// with "first_party": true in its Hydra metadata.
-func clientFirstParty(c *hydra.OAuth2Client) bool {
+// metadataFlag reports whether the client's Hydra metadata sets key to
+// true, as an admin sets "verified" and this app sets "first_party" on
+// its own client.
+func metadataFlag(c *hydra.OAuth2Client, key string) bool {
 	if c == nil {
 		return false
 	}
@@ -161,20 +162,6 @@ func clientFirstParty(c *hydra.OAuth2Client) bool {
 	if !ok {
 		return false
 	}
-	v, _ := md["first_party"].(bool)
-	return v
-}
-
-// clientVerified reports whether an admin marked the client as verified by
-// setting "verified": true in its Hydra metadata.
-func clientVerified(c *hydra.OAuth2Client) bool {
-	if c == nil {
-		return false
-	}
-	md, ok := c.Metadata.(map[string]any)
-	if !ok {
-		return false
-	}
-	v, _ := md["verified"].(bool)
+	v, _ := md[key].(bool)
 	return v
 }

@@ -164,7 +164,7 @@ func (h *Handler) loginView(c echo.Context, challenge string, client *hydra.OAut
 	return templates.LoginView{
 		CSRF:      web.CSRFToken(c),
 		Challenge: challenge,
-		Client:    clientView(client),
+		Client:    ClientView(client),
 		Username:  username,
 		Error:     msg,
 	}
@@ -187,8 +187,15 @@ func waitText(d time.Duration) string {
 	return strconv.Itoa(int((d+time.Minute-1)/time.Minute)) + " minutes"
 }
 
-func clientView(c *hydra.OAuth2Client) templates.ClientView {
-	v := templates.ClientView{Name: clientName(c), ClientURI: clientURI(c), Verified: clientVerified(c), FirstParty: clientFirstParty(c)}
+// ClientView describes an OAuth 2.0 client for a page from its Hydra
+// record. Only absolute http and https URLs of the record are kept.
+func ClientView(c *hydra.OAuth2Client) templates.ClientView {
+	v := templates.ClientView{
+		Name:       clientName(c),
+		ClientURI:  clientURI(c),
+		Verified:   metadataFlag(c, "verified"),
+		FirstParty: metadataFlag(c, "first_party"),
+	}
 	if c == nil {
 		return v
 	}

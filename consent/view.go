@@ -28,7 +28,7 @@ var scopeDescriptions = map[string]string{
 // person's own entries are shown again with what to correct.
 func (h *Handler) consentView(c echo.Context, f *consentFlow, form url.Values, problems []formProblem) templates.ConsentView {
 	now := h.Now()
-	client := clientView(f.cr.Client)
+	client := ClientView(f.cr.Client)
 
 	v := templates.ConsentView{
 		CSRF:      web.CSRFToken(c),
@@ -69,7 +69,7 @@ func (h *Handler) providerChoice(i int, d, prefill access.Detail, form url.Value
 	p := templates.ProviderChoice{
 		Index:           i,
 		ID:              d.Provider,
-		Name:            h.providerName(d.Provider),
+		Name:            h.Catalog.ProviderName(d.Provider),
 		AnyModel:        d.AnyModel,
 		AnyModelChecked: prefill.AnyModel,
 		Expires:         prefill.Expires.UTC().Format(dateLayout),
@@ -103,7 +103,7 @@ func (h *Handler) providerChoice(i int, d, prefill access.Detail, form url.Value
 	}
 
 	for _, cap := range d.Capabilities {
-		ch := templates.CapabilityChoice{ID: cap, Label: capabilityLabel(cap), Checked: true}
+		ch := templates.CapabilityChoice{ID: cap, Label: templates.CapabilityLabel(cap), Checked: true}
 		if form != nil {
 			ch.Checked = slices.Contains(form[prefix+"capability"], cap)
 		}
@@ -222,7 +222,7 @@ func (h *Handler) headline(d, prefill access.Detail) access.Detail {
 // example "Example App can spend up to $5.00 a month on OpenAI models
 // (GPT-4o) until 1 March 2027."
 func (h *Handler) summarize(app string, d access.Detail) string {
-	name := h.providerName(d.Provider)
+	name := h.Catalog.ProviderName(d.Provider)
 
 	var caps []string
 	for _, c := range []struct {
@@ -246,21 +246,6 @@ func (h *Handler) summarize(app string, d access.Detail) string {
 	return fmt.Sprintf("%s can spend up to %s on %s until %s.", app, joinAnd(caps), models, until)
 }
 
-func (h *Handler) modelNames(d access.Detail) []string {
-	names := make([]string, 0, len(d.Models))
-	prov, known := h.Catalog.Provider(d.Provider)
-	for _, id := range d.Models {
-		name := id
-		if known {
-			if m, ok := prov.Model(id); ok {
-				name = m.Name
-			}
-		}
-		names = append(names, name)
-	}
-	return names
-}
-
 func joinAnd(items []string) string {
 	if len(items) <= 1 {
 		return strings.Join(items, "")
@@ -268,9 +253,10 @@ func joinAnd(items []string) string {
 	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
-func capabilityLabel(c string) string {
-	if c == "" {
-		return c
+func (h *Handler) modelNames(d access.Detail) []string {
+	names := make([]string, 0, len(d.Models))
+	for _, id := range d.Models {
+		names = append(names, h.Catalog.ModelName(d.Provider, id))
 	}
-	return strings.ToUpper(c[:1]) + c[1:]
+	return names
 }

@@ -124,7 +124,7 @@ func (h *Handler) adminRow(c echo.Context, g *access.Grant, names map[string]str
 		if d.AnyModel {
 			models = "any model"
 		}
-		providers = append(providers, h.providerName(d.Provider)+" ("+models+")")
+		providers = append(providers, h.Catalog.ProviderName(d.Provider)+" ("+models+")")
 	}
 	return templates.AdminGrantRow{
 		ID:        g.ID,
@@ -133,7 +133,7 @@ func (h *Handler) adminRow(c echo.Context, g *access.Grant, names map[string]str
 		Status:    string(g.Status),
 		Providers: strings.Join(providers, "; "),
 		Created:   g.CreatedAt.UTC().Format(dateFormat),
-		Expires:   latestExpiry(g.Details).UTC().Format(dateFormat),
+		Expires:   access.LatestExpiry(g.Details).UTC().Format(dateFormat),
 		Live:      g.Status == access.StatusActive || g.Status == access.StatusPaused,
 	}
 }

@@ -177,18 +177,18 @@ func (h *Handler) parseEditForm(form url.Values, current []access.Detail) ([]acc
 		e := access.Detail{Type: d.Type, Provider: d.Provider, Expires: d.Expires, Limits: access.Limits{Currency: d.Limits.Currency}}
 		e.AnyModel = form.Get(prefix+"any") == "1"
 		if !e.AnyModel {
-			e.Models = dedupe(form[prefix+"model"])
+			e.Models = access.Distinct(form[prefix+"model"])
 		}
-		e.Capabilities = dedupe(form[prefix+"capability"])
+		e.Capabilities = access.Distinct(form[prefix+"capability"])
 		if !e.AnyModel && len(e.Models) == 0 {
 			continue
 		}
 		if len(e.Capabilities) == 0 {
-			return nil, h.providerName(d.Provider) + ": keep at least one capability, or untick every model to remove the provider."
+			return nil, h.Catalog.ProviderName(d.Provider) + ": keep at least one capability, or untick every model to remove the provider."
 		}
 		for _, spec := range templates.LimitLabels {
 			if err := access.ParseLimit(&e.Limits, spec.Name, form.Get(prefix+spec.Name)); err != nil {
-				return nil, h.providerName(d.Provider) + " " + strings.ToLower(spec.Label) + ": " + err.Error() + "."
+				return nil, h.Catalog.ProviderName(d.Provider) + " " + strings.ToLower(spec.Label) + ": " + err.Error() + "."
 			}
 		}
 		next = append(next, e)
@@ -218,14 +218,4 @@ func pastTense(action string) string {
 		return "revoked"
 	}
 	return "edited"
-}
-
-func dedupe(values []string) []string {
-	var out []string
-	for _, v := range values {
-		if v != "" && !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	return out
 }

@@ -78,8 +78,8 @@ type Handler struct {
 
 	HTTPClient *http.Client
 
-	clientOnce sync.Mutex
-	clientOK   bool
+	clientMu sync.Mutex // guards clientOK
+	clientOK bool
 }
 
 // Register adds the routes to e.

@@ -220,10 +220,11 @@ func (h *Handler) endHydraSession(c echo.Context, sid string) {
 }
 
 // ensureClient registers this app's own public client in Hydra, or
-// updates it, once per process.
+// updates it, once per process: a failed attempt is tried again on the
+// next sign-in.
 func (h *Handler) ensureClient(c echo.Context) error {
-	h.clientOnce.Lock()
-	defer h.clientOnce.Unlock()
+	h.clientMu.Lock()
+	defer h.clientMu.Unlock()
 	if h.clientOK {
 		return nil
 	}

@@ -7,12 +7,11 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
-	hydra "github.com/ory/hydra-client-go/v2"
 
 	"github.com/aiconsent/aiconsent/access"
+	"github.com/aiconsent/aiconsent/consent"
 	"github.com/aiconsent/aiconsent/money"
 	"github.com/aiconsent/aiconsent/templates"
 	"github.com/aiconsent/aiconsent/usage"
@@ -31,7 +30,7 @@ func (h *Handler) grantCard(c echo.Context, g *access.Grant) (templates.GrantCar
 		Status:     string(g.Status),
 		StatusText: statusText(g.Status),
 		Created:    g.CreatedAt.UTC().Format(dateFormat),
-		Expires:    latestExpiry(g.Details).UTC().Format(dateFormat),
+		Expires:    access.LatestExpiry(g.Details).UTC().Format(dateFormat),
 		LastUsed:   "Never",
 		Currency:   h.Catalog.Currency,
 	}
@@ -107,7 +106,7 @@ func (h *Handler) chart(ctx context.Context, grantID string) ([]templates.ChartB
 func (h *Handler) grantProvider(i int, d access.Detail, c usage.Counters) templates.GrantProvider {
 	p := templates.GrantProvider{
 		Index:    i,
-		Name:     h.providerName(d.Provider),
+		Name:     h.Catalog.ProviderName(d.Provider),
 		AnyModel: d.AnyModel,
 		Expires:  d.Expires.UTC().Format(dateFormat),
 	}
@@ -116,16 +115,16 @@ func (h *Handler) grantProvider(i int, d access.Detail, c usage.Counters) templa
 	if !d.AnyModel {
 		models = models[:0]
 		for _, id := range d.Models {
-			models = append(models, h.modelName(d.Provider, id))
+			models = append(models, h.Catalog.ModelName(d.Provider, id))
 		}
 	}
 	p.Granted = strings.Join(models, ", ") + "; " + strings.Join(d.Capabilities, ", ")
 
 	for _, id := range h.modelChoices(d) {
-		p.Models = append(p.Models, templates.ModelChoice{ID: id, Name: h.modelName(d.Provider, id), Checked: slices.Contains(d.Models, id)})
+		p.Models = append(p.Models, templates.ModelChoice{ID: id, Name: h.Catalog.ModelName(d.Provider, id), Checked: slices.Contains(d.Models, id)})
 	}
 	for _, capability := range d.Capabilities {
-		p.Capabilities = append(p.Capabilities, templates.CapabilityChoice{ID: capability, Label: strings.ToUpper(capability[:1]) + capability[1:], Checked: true})
+		p.Capabilities = append(p.Capabilities, templates.CapabilityChoice{ID: capability, Label: templates.CapabilityLabel(capability), Checked: true})
 	}
 
 	cur := h.Catalog.Currency
@@ -191,7 +190,7 @@ func (h *Handler) historyLine(e access.AuditEntry) templates.HistoryLine {
 		line.Changes = append(line.Changes, fmt.Sprintf("status %s → %s", before.Status, after.Status))
 	}
 	for _, b := range before.Details {
-		name := h.providerName(b.Provider)
+		name := h.Catalog.ProviderName(b.Provider)
 		i := slices.IndexFunc(after.Details, func(a access.ClaimDetail) bool { return a.Provider == b.Provider })
 		if i < 0 {
 			line.Changes = append(line.Changes, name+" removed")
@@ -270,40 +269,7 @@ func (h *Handler) clientView(c echo.Context, clientID string) templates.ClientVi
 			slog.String("client_id", clientID), slog.Any("error", err))
 		return v
 	}
-	return clientRecordView(client)
-}
-
-func clientRecordView(client *hydra.OAuth2Client) templates.ClientView {
-	v := templates.ClientView{ID: client.GetClientId(), Name: client.GetClientName()}
-	if v.Name == "" {
-		v.Name = v.ID
-	}
-	if u := client.GetLogoUri(); strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
-		v.LogoURI = u
-	}
-	if u := client.GetClientUri(); strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
-		v.ClientURI = u
-	}
-	if md, ok := client.Metadata.(map[string]any); ok {
-		v.Verified, _ = md["verified"].(bool)
-	}
-	return v
-}
-
-func (h *Handler) providerName(id string) string {
-	if p, ok := h.Catalog.Provider(id); ok && p.Name != "" {
-		return p.Name
-	}
-	return id
-}
-
-func (h *Handler) modelName(provider, id string) string {
-	if p, ok := h.Catalog.Provider(provider); ok {
-		if m, ok := p.Model(id); ok && m.Name != "" {
-			return m.Name
-		}
-	}
-	return id
+	return consent.ClientView(client)
 }
 
 // actionText describes an audit action in words.
@@ -331,16 +297,6 @@ func statusText(s access.Status) string {
 		return "Revoked"
 	}
 	return "Replaced by a newer consent"
-}
-
-func latestExpiry(details []access.Detail) time.Time {
-	var t time.Time
-	for _, d := range details {
-		if d.Expires.After(t) {
-			t = d.Expires
-		}
-	}
-	return t
 }
 
 // percent returns spent as a whole percentage of limit, from 0 to 100.

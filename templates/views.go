@@ -3,6 +3,8 @@
 // storage rows or Hydra's types.
 package templates
 
+import "strings"
+
 // ErrorView is the error page: a title, what to do next, and the request id
 // to quote to an admin.
 type ErrorView struct {
@@ -182,4 +184,12 @@ var LimitLabels = []LimitLabel{
 	{"requests_per_minute", "Requests per minute", "requests"},
 	{"requests_per_day", "Requests per day", "requests"},
 	{"tokens_per_minute", "Tokens per minute", "tokens"},
+}
+
+// CapabilityLabel returns a capability id as a label: "chat" reads "Chat".
+func CapabilityLabel(id string) string {
+	if id == "" {
+		return id
+	}
+	return strings.ToUpper(id[:1]) + id[1:]
 }

@@ -132,14 +132,15 @@ func (h *Handler) answer(r *http.Request, req *request) (int, *response, error) 
 	if !ok {
 		return http.StatusNoContent, nil, nil
 	}
-	_, tokenDetails, err := access.ParseClaim(raw)
+	// ParseClaim checks that every detail names the same grant_id.
+	claims, tokenDetails, err := access.ParseClaim(raw)
 	if err != nil {
 		return http.StatusBadRequest, nil, fmt.Errorf("token claim: %w", err)
 	}
-	grantID, err := claimGrantID(raw)
-	if err != nil {
-		return http.StatusBadRequest, nil, err
+	if len(claims) == 0 {
+		return http.StatusBadRequest, nil, errors.New("token claim: authorization_details is empty")
 	}
+	grantID := claims[0].GrantID
 
 	g, userEnabled, err := h.Store.FindGrantForToken(r.Context(), grantID)
 	if errors.Is(err, access.ErrGrantNotFound) {
@@ -209,29 +210,6 @@ func sessionSubject(req *request) string {
 		s = t.Claims.Subject
 	}
 	return s
-}
-
-// claimGrantID returns the one grant_id that every detail of the claim
-// carries.
-func claimGrantID(raw any) (string, error) {
-	list, _, err := access.ParseClaim(raw)
-	if err != nil {
-		return "", err
-	}
-	id := ""
-	for i, d := range list {
-		switch {
-		case d.GrantID == "":
-			return "", fmt.Errorf("token claim: authorization_details[%d] has no grant_id", i)
-		case id != "" && d.GrantID != id:
-			return "", fmt.Errorf("token claim: authorization_details[%d] names another grant_id", i)
-		}
-		id = d.GrantID
-	}
-	if id == "" {
-		return "", errors.New("token claim: authorization_details is empty")
-	}
-	return id, nil
 }
 
 // authorized compares the API key in constant time. Both sides are hashed
