@@ -66,8 +66,8 @@ type Detail struct {
 
 	Limits Limits
 
-	// Expires is when access ends; the zero time means the app did not
-	// say. Granted details always have an expiry.
+	// Expires is when access ends; the zero time means the request set
+	// none. Granted details always have an expiry.
 	Expires time.Time
 
 	// Reason is the app's explanation for the person; never in a grant.

@@ -10,8 +10,8 @@ import (
 	"github.com/aiconsent/aiconsent/web"
 )
 
-// showLogout handles GET /logout: it asks the person to confirm, because
-// a logout request can be started by any page that links to Hydra.
+// showLogout handles GET /logout with a confirmation page, because a
+// logout request can be started by any page that links to Hydra.
 func (h *Handler) showLogout(c echo.Context) error {
 	challenge, err := readChallenge(c, "logout_challenge")
 	if err != nil {

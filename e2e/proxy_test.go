@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-// proxy stands between aiconsent and Hydra's admin API, so a test can make
+// proxy forwards aiconsent's calls to Hydra's admin API, so a test can make
 // Hydra unreachable for aiconsent alone while Hydra keeps calling the
-// token hook. Down, it answers 502 as a reverse proxy does when its
+// token hook. Down, it returns 502 as a reverse proxy does when its
 // upstream is gone.
 type proxy struct {
 	URL  string

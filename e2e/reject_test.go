@@ -175,7 +175,7 @@ func TestLoginFailures(t *testing.T) {
 		}
 	}
 
-	// Failures go on until the throttle answers: not before the fifth
+	// Failures go on until the throttle rejects an attempt: not before the fifth
 	// failure, and no later than a few attempts after it.
 	failures := len(tests)
 	var last *page

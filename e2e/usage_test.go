@@ -116,7 +116,7 @@ func TestUsageFollowsGrant(t *testing.T) {
 	}
 }
 
-// TestUsageAPIErrorsAreJSON checks that the API answers in JSON, not with
+// TestUsageAPIErrorsAreJSON checks that the API responds in JSON, not with
 // HTML pages, for unknown paths and missing keys, and that its POSTs need
 // no CSRF token.
 func TestUsageAPIErrorsAreJSON(t *testing.T) {

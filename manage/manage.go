@@ -35,7 +35,7 @@ type UsageReader interface {
 	LastUsed(ctx context.Context, grantID string) (time.Time, error)
 }
 
-// Revoker is told when a revocation was queued, so it is delivered to
+// Revoker is notified when a revocation was queued, so it is delivered to
 // Hydra at once rather than at the next poll.
 type Revoker interface {
 	Kick()

@@ -3,7 +3,7 @@
 // deletes the consent sessions, and so the tokens, of the subject and
 // client. The Worker makes that call until Hydra confirms it, so a grant
 // revoked while Hydra is unreachable still loses its tokens once Hydra is
-// back; meanwhile the token hook refuses the grant's refreshes.
+// back. Meanwhile the token hook rejects the grant's refreshes.
 package revocation
 
 import (
@@ -32,7 +32,7 @@ const pollInterval = time.Second
 
 // Worker delivers pending revocations. Several workers, in one process or
 // several, may share a store: a revocation delivered twice is harmless,
-// because Hydra answers 204 for a subject and client without sessions.
+// because Hydra returns 204 for a subject and client without sessions.
 type Worker struct {
 	Store access.LiveGrantStore
 	Hydra *hydra.APIClient

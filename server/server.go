@@ -197,7 +197,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// HookPath is where Hydra's token hook is served.
+// HookPath is the path of Hydra's token hook.
 const HookPath = "/hooks/token"
 
 // Handler returns the HTTP handler of every route.

@@ -98,8 +98,8 @@ type AdminGrantRow struct {
 	Live      bool
 }
 
-// RevokeView asks to confirm a revocation, which cannot be undone: the
-// app needs a new consent to get access again.
+// RevokeView is the confirmation page of a revocation. A revocation
+// cannot be undone, because the app needs a new consent to get access again.
 type RevokeView struct {
 	CSRF string
 

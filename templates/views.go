@@ -34,7 +34,7 @@ type ClientView struct {
 	Name string
 
 	// FirstParty is set for this app's own client, such as the "My
-	// grants" sign-in, which asks for no AI access.
+	// grants" sign-in, which requests no AI access.
 	FirstParty bool
 
 	LogoURI   string
@@ -81,7 +81,7 @@ type ProviderChoice struct {
 	ID    string
 	Name  string
 
-	// Reasons are the app's own words for why it asks.
+	// Reasons are the app's own words for why it requests access.
 	Reasons []string
 
 	// AnyModel is set when the app asked for every model of the provider,
@@ -100,7 +100,7 @@ type ProviderChoice struct {
 	// ExpiresMaxText is ExpiresMax in words, such as "4 December 2027".
 	ExpiresMaxText string
 
-	// ExpiresError says what is wrong with the posted end date, or "".
+	// ExpiresError describes what is wrong with the posted end date, or "".
 	ExpiresError string
 
 	// DetailsOpen shows the capabilities and rate limits expanded, as
@@ -141,7 +141,7 @@ type LimitField struct {
 	Required bool
 	Money    bool
 
-	// Error says what is wrong with the posted value, or "".
+	// Error describes what is wrong with the posted value, or "".
 	Error string
 }
 
@@ -151,7 +151,7 @@ type ScopeView struct {
 	Description string
 }
 
-// LogoutView asks whether to end the session.
+// LogoutView is the confirmation page of a logout request.
 type LogoutView struct {
 	CSRF      string
 	Challenge string

@@ -27,7 +27,7 @@ const DefaultHeader = "X-Hook-Key"
 // fields, a few kilobytes in practice.
 const maxBody = 1 << 20
 
-// Handler answers Hydra's token hook:
+// Handler serves Hydra's token hook and responds with:
 //   - 204 for a token that carries no AI grant: Hydra issues it unchanged;
 //   - 200 with the token's claims brought up to date;
 //   - 403 when the grant is revoked, replaced or expired, belongs to
@@ -77,7 +77,7 @@ type request struct {
 	} `json:"request"`
 }
 
-// response is the body of a 200 answer. Hydra replaces the access token's
+// response is the body of a 200 response. Hydra replaces the access token's
 // extra claims and the ID token's custom claims with these maps, so both
 // carry every claim, not only the changed one.
 type response struct {
@@ -108,12 +108,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	status, body, err := h.answer(r, &req)
+	status, body, err := h.decide(r, &req)
 	switch {
 	case err != nil && status >= 500:
 		log.Error("token hook failed", slog.Any("error", err))
 	case err != nil:
-		log.Info("token hook refused token", slog.Int("status", status), slog.Any("reason", err),
+		log.Info("token hook rejected token", slog.Int("status", status), slog.Any("reason", err),
 			slog.String("client_id", req.Request.ClientID))
 	}
 	if body == nil {
@@ -125,9 +125,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(body)
 }
 
-// answer decides the hook's status and, for 200, its body. A non-nil error
+// decide returns the hook's status and, for 200, its body. A non-nil error
 // explains a refusal and is logged, never sent.
-func (h *Handler) answer(r *http.Request, req *request) (int, *response, error) {
+func (h *Handler) decide(r *http.Request, req *request) (int, *response, error) {
 	raw, ok := req.Session.Extra[access.ClaimName]
 	if !ok {
 		return http.StatusNoContent, nil, nil

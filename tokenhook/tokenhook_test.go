@@ -172,7 +172,7 @@ func TestHookStatus(t *testing.T) {
 	}
 }
 
-// TestHookNarrowsClaims edits the grant, then checks that the 200 answer
+// TestHookNarrowsClaims edits the grant, then checks that the 200 response
 // carries the narrowed claim in both the access token and the ID token,
 // keeps every other claim, and is never wider than the token.
 func TestHookNarrowsClaims(t *testing.T) {

@@ -16,8 +16,8 @@ type Report struct {
 	Status   access.Status
 
 	// OwnerDisabled reports whether the account that gave the grant is
-	// disabled or deleted: its grants may not be used, whatever Status
-	// says.
+	// disabled or deleted: its grants may not be used, whatever their
+	// Status.
 	OwnerDisabled bool
 
 	// Details are the details as currently granted.

@@ -6,7 +6,7 @@
 // spend cap and rate limit of that provider's detail has room for it on top
 // of what is spent and held.
 //
-// The package knows nothing of HTTP or SQL. Storage implementations satisfy
+// The package has no HTTP or SQL code. Storage implementations satisfy
 // Store and must take each decision atomically in the database, because
 // several processes may share one store.
 //

@@ -83,7 +83,7 @@ func (h *Handler) writeFailure(c echo.Context, op string, err error) error {
 		})
 	}
 
-	h.Log.Info("usage API request refused",
+	h.Log.Info("usage API request rejected",
 		slog.String("request_id", requestID(c)),
 		slog.String("operation", op),
 		slog.String("resource_server", callerName(c)),

@@ -147,7 +147,7 @@ func isActive(answer map[string]any) bool {
 }
 
 // tokenClaim returns the authorization_details claim of an introspection
-// answer, under ext as Hydra puts a session claim there. A token without
+// response, under ext as Hydra puts a session claim there. A token without
 // the claim returns no details and no error.
 func tokenClaim(answer map[string]any) ([]access.ClaimDetail, []access.Detail, error) {
 	ext, _ := answer["ext"].(map[string]any)

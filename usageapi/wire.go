@@ -48,7 +48,7 @@ type settlementJSON struct {
 	Late          bool   `json:"late"`
 }
 
-// grantUsageJSON is a grant's usage: the answer of the usage report and
+// grantUsageJSON is a grant's usage: the body of the usage report and
 // the ai_usage member of an introspection.
 type grantUsageJSON struct {
 	GrantID     string        `json:"grant_id"`
